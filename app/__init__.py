@@ -1,0 +1,111 @@
+"""Conectados: one place for every resident request of a municipality."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from app.config import load_config
+from app.extensions import babel, csrf, db, login_manager, mail, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, then ``config`` on top.
+
+    :raise ConfigError: when the environment cannot run the app safely (e.g.
+        production without ``SECRET_KEY``).
+    """
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    # Import models so metadata is complete for Alembic and the mappers.
+    from app import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None  # the login page explains itself
+
+    from app.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
+    """WAL mode, a busy timeout and enforced foreign keys on every connection."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.routes import bp as accounts_bp
+    from app.channels.web import bp as resident_bp
+    from app.staff.routes import bp as staff_bp
+
+    app.register_blueprint(resident_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import init_app
+
+    init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.templating import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.accounts.cli import users_cli
+    from app.embedded import serve_command
+    from app.notifications.cli import outbox_cli
+    from app.scheduler import scheduler_cli
+    from app.seed.cli import seed_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(seed_cli)
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(serve_command)

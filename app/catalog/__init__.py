@@ -1,0 +1,1 @@
+"""Departments, categories (the Open311 services) and macrosectors."""

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+class Visibility(enum.StrEnum):
+    """Whether a category may be listed publicly (Open311) or never is."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    categories: Mapped[list[Category]] = relationship(back_populates="department")
+
+    def __repr__(self) -> str:
+        return f"<Department {self.slug}>"
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    department_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("departments.id"), index=True
+    )
+    visibility: Mapped[Visibility] = mapped_column(
+        sa.Enum(Visibility, native_enum=False, length=16,
+                values_callable=lambda e: [m.value for m in e]),
+        default=Visibility.PUBLIC,
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    allows_anonymous: Mapped[bool] = mapped_column(default=False)
+
+    department: Mapped[Department] = relationship(back_populates="categories")
+
+    def __repr__(self) -> str:
+        return f"<Category {self.slug}>"
+
+
+class Macrosector(db.Model):
+    """One of the comuna's territorial units, chosen from a list on forms."""
+
+    __tablename__ = "macrosectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)

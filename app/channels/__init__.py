@@ -1,0 +1,1 @@
+"""Channels parse and check their input, then call ``tickets.intake.submit``."""

@@ -1,0 +1,125 @@
+"""Resident pages: home, submission form, confirmation, tracking and status."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.catalog.models import Category, Department, Macrosector
+from app.channels.forms import SubmitRequestForm, TrackForm
+from app.domain import ValidationFailed
+from app.extensions import db
+from app.forms import apply_domain_errors
+from app.tickets import intake
+from app.tickets.contact import ResidentContact
+from app.tickets.models import Channel, Ticket
+from app.tickets.tracking import InvalidTrackingCode, format_code, normalize_code
+
+bp = Blueprint("resident", __name__)
+
+
+def _active_categories() -> list[Category]:
+    return list(db.session.scalars(
+        sa.select(Category).join(Category.department)
+        .where(Category.active, Department.active)
+        .order_by(Department.name, Category.name)
+    ))
+
+
+@bp.get("/")
+def home():
+    categories = _active_categories()
+    by_department: dict[Department, list[Category]] = {}
+    for category in categories:
+        by_department.setdefault(category.department, []).append(category)
+    return render_template("resident/home.html", by_department=by_department,
+                           track_form=TrackForm())
+
+
+@bp.route("/solicitudes/nueva", methods=["GET", "POST"])
+def submit():
+    form = SubmitRequestForm()
+    categories = _active_categories()
+    form.category.choices = [("", _("Elige una opción"))] + [
+        (c.id, f"{c.name} ({c.department.name})") for c in categories
+    ]
+    macrosectors = db.session.scalars(sa.select(Macrosector).order_by(Macrosector.name)).all()
+    form.macrosector.choices = [("", _("No sé / prefiero no decir"))] + [
+        (m.id, m.name) for m in macrosectors
+    ]
+    if request.method == "GET" and (slug := request.args.get("categoria")):
+        match = next((c for c in categories if c.slug == slug), None)
+        form.category.data = match.id if match else None
+
+    if form.validate_on_submit():
+        category = db.session.get(Category, form.category.data) if form.category.data else None
+        macrosector = (db.session.get(Macrosector, form.macrosector.data)
+                       if form.macrosector.data else None)
+        try:
+            ticket = intake.submit(
+                db.session,
+                category=category,
+                description=form.description.data,
+                channel=Channel.WEB,
+                contact=ResidentContact(name=form.name.data, email=form.email.data,
+                                        phone=form.phone.data, rut=form.rut.data),
+                consent=form.consent.data,
+                address=form.address.data,
+                macrosector=macrosector,
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_domain_errors(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for(".confirmation", code=ticket.formatted_tracking_code))
+    status = 422 if request.method == "POST" else 200
+    return render_template("resident/submit.html", form=form), status
+
+
+def _ticket_by_code_or_404(code: str) -> Ticket:
+    try:
+        normalized = normalize_code(code)
+    except InvalidTrackingCode:
+        abort(404)
+    ticket = db.session.scalar(sa.select(Ticket).where(Ticket.tracking_code == normalized))
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+@bp.get("/solicitudes/<code>/recibida")
+def confirmation(code: str):
+    ticket = _ticket_by_code_or_404(code)
+    return render_template("resident/confirmation.html", ticket=ticket)
+
+
+@bp.route("/seguimiento", methods=["GET", "POST"])
+def track():
+    form = TrackForm()
+    status = 200
+    if form.validate_on_submit():
+        code = form.code.data or ""
+        try:
+            normalized = normalize_code(code)
+        except InvalidTrackingCode:
+            form.code.errors = [_("Ese código no es válido. Revisa que tenga 12 letras y "
+                                  "números; un error de una letra se detecta aquí.")]
+            status = 422
+        else:
+            exists = db.session.scalar(
+                sa.select(Ticket.id).where(Ticket.tracking_code == normalized))
+            if exists is not None:
+                return redirect(url_for(".status", code=format_code(normalized)))
+            form.code.errors = [_("No encontramos una solicitud con ese código.")]
+            status = 404
+    elif request.method == "POST":
+        status = 400
+    return render_template("resident/track.html", form=form), status
+
+
+@bp.get("/seguimiento/<code>")
+def status(code: str):
+    ticket = _ticket_by_code_or_404(code)
+    return render_template("resident/status.html", ticket=ticket)

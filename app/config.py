@@ -1,0 +1,110 @@
+"""Settings read from the environment, with embedded defaults.
+
+The defaults run Conectados on one machine: a SQLite file under ``instance/``.
+In production (``CONECTADOS_ENV=production``) a missing ``SECRET_KEY`` stops
+start-up instead of falling back to a generated one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the settings cannot run the app safely."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """Return a secret key kept in ``instance/secret_key``, creating it once.
+
+    Only used outside production, so development sessions survive restarts.
+    """
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the settings dict from environment variables.
+
+    :raise ConfigError: in production when ``SECRET_KEY`` is missing, or when a
+        numeric setting is not a number.
+    """
+    env = os.environ.get("CONECTADOS_ENV", "development").strip().lower()
+    production = env == "production"
+
+    secret_key = os.environ.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY must be set when CONECTADOS_ENV=production."
+            )
+        secret_key = _instance_secret_key(instance_path)
+
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'conectados.sqlite3'}"
+    )
+    # Accept the common postgres:// spelling and use psycopg 3.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    return {
+        "CONECTADOS_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BUSY_TIMEOUT_MS": _env_int("SQLITE_BUSY_TIMEOUT_MS", 5000),
+        "MUNICIPALITY_NAME": os.environ.get(
+            "MUNICIPALITY_NAME", "Municipalidad de Peñalolén"
+        ),
+        # Absolute base used for links in emails (no request context there).
+        "PUBLIC_BASE_URL": os.environ.get(
+            "PUBLIC_BASE_URL", "http://localhost:5000"
+        ).rstrip("/"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _env_int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Conectados <no-responder@conectados.local>"
+        ),
+        "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 8),
+        "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
+        "OUTBOX_INTERVAL_SECONDS": _env_int("OUTBOX_INTERVAL_SECONDS", 15),
+        "QUEUE_PAGE_SIZE": _env_int("QUEUE_PAGE_SIZE", 25),
+        "BABEL_DEFAULT_LOCALE": "es_CL",
+        "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,54 @@
+"""Friendly Spanish error pages; never a stack trace to the user."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _page(status: int, title: str, message: str):
+    return render_template("errors/error.html", status=status, title=title,
+                           message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        return _page(400, _("No pudimos enviar el formulario"),
+                     _("Por seguridad, el formulario debe enviarse desde esta misma "
+                       "página. Vuelve atrás, recarga la página y envíalo otra vez."))
+
+    @app.errorhandler(400)
+    def bad_request(_error):
+        return _page(400, _("Solicitud no válida"),
+                     _("No pudimos entender lo que se envió. Vuelve atrás e inténtalo otra vez."))
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return _page(403, _("Sin permiso"),
+                     _("No tienes permiso para ver esta página."))
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return _page(404, _("No encontramos esta página"),
+                     _("Puede que la dirección esté mal escrita o que ya no exista."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error):
+        return _page(405, _("Acción no permitida"),
+                     _("Esta página no admite esa acción."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        log.error("unhandled error: %s", getattr(error, "original_exception", error))
+        return _page(500, _("Tuvimos un problema"),
+                     _("Algo falló de nuestro lado y no se guardó ningún cambio. "
+                       "Inténtalo de nuevo en unos minutos."))

@@ -1,0 +1,23 @@
+"""Form helpers shared by the resident and staff pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+
+from app.domain import DomainError
+
+
+def apply_domain_errors(form: FlaskForm, error: DomainError) -> None:
+    """Show a service's per-field messages on the matching form fields.
+
+    Messages for fields the form does not have are added to ``form.form_errors``
+    so the error summary still lists them.
+    """
+    for name, messages in error.field_errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+        else:
+            form.form_errors.extend(messages)
+    if not error.field_errors:
+        form.form_errors.append(error.message)

@@ -1,0 +1,1 @@
+"""The email outbox: messages written with the change, delivered after commit."""

@@ -1,0 +1,128 @@
+"""Queue emails in the caller's transaction; deliver them in a job of their own.
+
+``enqueue`` only adds a row, so a message exists exactly when the change that
+caused it was committed. ``deliver_pending`` sends what is due, one commit per
+message, and on failure keeps the message queued with the error and a later
+retry time (exponential backoff) until ``OUTBOX_MAX_ATTEMPTS`` is reached.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_mail import Message
+from sqlalchemy.orm import Session
+
+from app.database import utcnow
+from app.extensions import mail
+from app.notifications.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+
+
+def enqueue(
+    session: Session,
+    *,
+    recipient: str,
+    subject: str,
+    template: str,
+    context: dict,
+    ticket_id: int | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage:
+    """Render ``templates/emails/<template>.txt`` and queue it for delivery."""
+    now = now or utcnow()
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template(f"emails/{template}.txt", **context),
+        ticket_id=ticket_id,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failures: 1, 2, 4... min, capped."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def deliver_pending(session: Session, *, now: datetime | None = None,
+                    limit: int | None = None) -> DeliveryReport:
+    """Send up to ``limit`` due messages through Flask-Mail, one commit each.
+
+    Never raises for a delivery failure: the error is stored on the message.
+    On PostgreSQL each message is claimed with ``FOR UPDATE SKIP LOCKED``, so
+    two deliverers running at once never send the same message twice.
+    """
+    config = current_app.config
+    now = now or utcnow()
+    limit = limit or config["OUTBOX_BATCH_SIZE"]
+    max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
+    report = DeliveryReport()
+
+    query = (
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING,
+               OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    for _ in range(limit):
+        message = session.scalar(query)
+        if message is None:
+            break
+        try:
+            _deliver_one(message, now=now, max_attempts=max_attempts, report=report)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+    return report
+
+
+def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
+                 report: DeliveryReport) -> None:
+    message.attempts += 1
+    try:
+        mail.send(Message(
+            subject=message.subject,
+            recipients=[message.recipient],
+            body=message.body_text,
+        ))
+    except Exception as exc:  # any SMTP or socket failure is recorded, not raised
+        message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= max_attempts:
+            message.status = OutboxStatus.FAILED
+            report.failed += 1
+            log.warning("outbox message %s failed for good: %s", message.id,
+                        message.last_error)
+        else:
+            message.next_attempt_at = now + backoff_delay(message.attempts)
+            report.retrying += 1
+            log.info("outbox message %s will be retried: %s", message.id,
+                     message.last_error)
+        return
+    message.status = OutboxStatus.SENT
+    message.sent_at = now
+    message.last_error = None
+    report.sent += 1

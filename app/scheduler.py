@@ -1,0 +1,71 @@
+"""The job registry, run by ``flask scheduler run`` as one dedicated process.
+
+Web workers never run jobs. The only exception is the embedded single-process
+mode (``flask serve``), which runs the same jobs in a background thread and
+says so in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import click
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask, current_app
+
+from app.extensions import db
+from app.notifications.outbox import deliver_pending
+
+log = logging.getLogger(__name__)
+
+
+def _in_app_context(app: Flask, job: Callable[[], object]) -> Callable[[], None]:
+    """Wrap ``job`` so it runs as one transaction in a fresh app context."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                job()
+            except Exception:
+                db.session.rollback()
+                log.exception("job %s failed", job.__name__)
+            finally:
+                db.session.remove()
+
+    run.__name__ = job.__name__
+    return run
+
+
+def deliver_outbox() -> None:
+    report = deliver_pending(db.session)
+    if report.sent or report.retrying or report.failed:
+        log.info("outbox: sent %s, retrying %s, failed %s",
+                 report.sent, report.retrying, report.failed)
+
+
+def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
+    """Add every job with a stable id, so restarts replace rather than duplicate."""
+    scheduler.add_job(
+        _in_app_context(app, deliver_outbox), "interval",
+        seconds=app.config["OUTBOX_INTERVAL_SECONDS"],
+        id="outbox-deliver", replace_existing=True, max_instances=1, coalesce=True,
+    )
+
+
+scheduler_cli = click.Group("scheduler", help="Background jobs.")
+
+
+@scheduler_cli.command("run")
+def run_command() -> None:
+    """Run the scheduler in the foreground (one process per deployment)."""
+    app = current_app._get_current_object()
+    scheduler = BlockingScheduler(timezone="UTC")
+    register_jobs(scheduler, app)
+    log.info("scheduler started with jobs: %s",
+             ", ".join(job.id for job in scheduler.get_jobs()))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler stopped")

@@ -1,0 +1,260 @@
+"""A realistic demo municipality: departments, categories, staff and requests.
+
+Every sample request goes through ``intake.submit`` and every status change
+through ``lifecycle.transition``, with past timestamps, so the demo data obeys
+the same rules as real data. No email is queued for them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.accounts.models import Role, User
+from app.accounts.services import create_user
+from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.database import utcnow
+from app.tickets import intake, lifecycle, timeline
+from app.tickets.contact import ResidentContact
+from app.tickets.models import Channel, Status
+
+DEMO_PASSWORD = "conectados-demo"
+
+MACROSECTORS = ["La Faena", "Lo Hermida", "Peñalolén Alto", "Peñalolén Nuevo", "San Luis"]
+
+# department: (slug, [(category slug, name, visibility, description, sample texts)])
+CATALOGUE = {
+    "Aseo y Ornato": ("aseo", [
+        ("voluminosos", "Retiro de voluminosos y escombros", "public",
+         "Muebles, colchones o escombros en la vía pública.",
+         ["Dejaron un colchón y un sillón botados en la esquina hace una semana.",
+          "Hay escombros de una construcción tirados en la vereda."]),
+        ("microbasural", "Microbasural", "public", "Basura acumulada en un sitio o esquina.",
+         ["Se formó un microbasural en el sitio eriazo junto a la cancha.",
+          "La esquina está llena de bolsas de basura y hay ratones."]),
+        ("poda", "Poda o retiro de árboles", "public", "Árboles que tapan luminarias o son riesgo.",
+         ["Un árbol tapa completamente la luminaria del pasaje.",
+          "Una rama grande quedó colgando después del viento y puede caer."]),
+        ("areas-verdes", "Mantención de plazas y áreas verdes", "public", "Riego, pasto, juegos.",
+         ["La plaza no se riega hace semanas y el pasto está seco.",
+          "Un juego infantil de la plaza está roto y es peligroso."]),
+    ]),
+    "Tránsito": ("transito", [
+        ("semaforo", "Semáforo en mal estado", "public", "Semáforos apagados o intermitentes.",
+         ["El semáforo de la esquina está apagado desde ayer en la tarde.",
+          "La luz verde peatonal dura muy poco para cruzar con coche de guagua."]),
+        ("senaletica", "Señalética dañada o faltante", "public", "Señales de tránsito.",
+         ["Falta el disco PARE en el cruce, ya hubo dos choques.",
+          "El letrero de nombre de la calle está caído."]),
+        ("demarcacion", "Demarcación vial", "public", "Pasos de cebra y líneas borrados.",
+         ["El paso de cebra frente al colegio está completamente borrado."]),
+        ("reductor", "Solicitud de reductor de velocidad", "public", "Lomos de toro.",
+         ["Los autos pasan muy rápido por el pasaje donde juegan niños."]),
+    ]),
+    "Obras Municipales": ("obras", [
+        ("luminaria", "Luminaria apagada", "public", "Alumbrado público que no funciona.",
+         ["La luminaria frente a mi casa lleva tres noches apagada.",
+          "Todo el pasaje quedó sin luz, es muy inseguro de noche."]),
+        ("bache", "Bache en la calzada", "public", "Hoyos en calles.",
+         ["Hay un hoyo grande en la calzada que ya rompió varias ruedas."]),
+        ("vereda", "Vereda en mal estado", "public", "Veredas rotas o levantadas.",
+         ["La vereda está levantada por raíces y mi mamá se cayó."]),
+        ("construccion", "Construcción sin permiso", "private", "Obras sin permiso municipal.",
+         ["El vecino está construyendo un segundo piso sin permiso."]),
+    ]),
+    "DIDECO": ("dideco", [
+        ("ayuda-social", "Ayuda social", "private", "Apoyo a familias en situación de necesidad.",
+         ["Necesito orientación para pedir ayuda con mercadería, estoy sin trabajo."]),
+        ("registro-social", "Registro Social de Hogares", "private", "Actualización y consultas.",
+         ["Quiero actualizar mi Registro Social de Hogares porque cambió mi grupo familiar."]),
+        ("organizaciones", "Organizaciones comunitarias", "public", "Juntas de vecinos y clubes.",
+         ["Nuestra junta de vecinos necesita renovar la directiva, ¿cómo se hace?"]),
+    ]),
+    "Medio Ambiente": ("medio-ambiente", [
+        ("ruidos", "Ruidos molestos", "public", "Ruidos de fiestas, talleres o locales.",
+         ["Un taller mecánico trabaja con ruido hasta muy tarde."]),
+        ("mascotas", "Tenencia responsable de mascotas", "public", "Perros sueltos o abandonados.",
+         ["Hay una jauría de perros sueltos que persigue a los niños."]),
+        ("reciclaje", "Reciclaje y puntos limpios", "public", "Contenedores y retiro de reciclaje.",
+         ["El punto limpio de la plaza está lleno y no lo han vaciado."]),
+        ("humo", "Quemas y humo", "public", "Quemas de basura o pastizales.",
+         ["Todas las noches queman basura en el sitio de al lado."]),
+    ]),
+    "Seguridad Ciudadana": ("seguridad", [
+        ("vehiculo-abandonado", "Vehículo abandonado", "public", "Autos abandonados en la calle.",
+         ["Hay un auto abandonado hace dos meses, sin patente."]),
+        ("patrullaje", "Solicitud de patrullaje preventivo", "private", "Rondas de seguridad.",
+         ["Piden más rondas en la noche porque han entrado a robar a casas."]),
+        ("alarma", "Alarmas comunitarias", "public", "Instalación o falla de alarmas.",
+         ["La alarma comunitaria de la villa no suena."]),
+    ]),
+    "Oficina de la Discapacidad": ("discapacidad", [
+        ("accesibilidad", "Accesibilidad en el espacio público", "public",
+         "Rampas, veredas y accesos para personas con discapacidad.",
+         ["No hay rampa en la esquina para bajar con silla de ruedas."]),
+        ("credencial", "Credencial y orientación", "private",
+         "Orientación sobre credencial de discapacidad y beneficios.",
+         ["Necesito orientación para tramitar la credencial de discapacidad de mi hijo."]),
+        ("ayudas-tecnicas", "Ayudas técnicas", "private", "Sillas de ruedas, bastones, audífonos.",
+         ["Mi papá necesita una silla de ruedas y no podemos comprarla."]),
+    ]),
+    "Transparencia": ("transparencia", [
+        ("acceso-informacion", "Solicitud de acceso a la información (Ley 20.285)", "private",
+         "Pide información pública de la municipalidad.",
+         ["Solicito copia de los contratos de recolección de basura vigentes."]),
+        ("reclamo-atencion", "Reclamo o felicitación por la atención", "private",
+         "Cuéntanos cómo te atendimos (OIRS).",
+         ["Me atendieron muy mal en la ventanilla de permisos de circulación."]),
+    ]),
+}
+
+STREETS = ["Av. Grecia", "Av. Tobalaba", "Av. José Arrieta", "Av. Las Parcelas",
+           "Av. Consistorial", "Av. Quilín", "Av. Departamental", "Los Presidentes",
+           "Antupirén", "Valle Hermoso", "Diagonal Las Torres", "Av. Sánchez Fontecilla"]
+FIRST_NAMES = ["María", "José", "Ana", "Juan", "Carmen", "Luis", "Rosa", "Pedro", "Claudia",
+               "Jorge", "Patricia", "Francisco", "Daniela", "Manuel", "Valentina", "Sergio"]
+LAST_NAMES = ["González", "Muñoz", "Rojas", "Díaz", "Pérez", "Soto", "Contreras", "Silva",
+              "Martínez", "Sepúlveda", "Morales", "Rodríguez", "López", "Fuentes"]
+
+# (email, name, role, department slugs)
+STAFF = [
+    ("admin@demo.conectados.cl", "Administración Conectados", Role.ADMIN, []),
+    ("gerencia@demo.conectados.cl", "Gerencia Municipal", Role.MANAGER, []),
+    ("supervisora.aseo@demo.conectados.cl", "Paula Aseo", Role.SUPERVISOR, ["aseo"]),
+    ("agente.aseo@demo.conectados.cl", "Tomás Aseo", Role.AGENT, ["aseo"]),
+    ("agente.transito@demo.conectados.cl", "Camila Tránsito", Role.AGENT, ["transito"]),
+    ("agente.obras@demo.conectados.cl", "Ricardo Obras", Role.AGENT, ["obras"]),
+    ("agente.dideco@demo.conectados.cl", "Fernanda Dideco", Role.AGENT,
+     ["dideco", "discapacidad"]),
+    ("agente.territorio@demo.conectados.cl", "Andrés Territorio", Role.AGENT,
+     ["medio-ambiente", "seguridad", "transparencia"]),
+]
+
+REPLIES = ["Gracias por avisarnos. Programamos una visita de inspección esta semana.",
+           "Derivamos su caso al equipo en terreno; le informaremos el resultado.",
+           "El trabajo quedó realizado. Si el problema continúa, responda a este mensaje."]
+WAITING_NOTES = ["¿Nos puede indicar el número de casa más cercano?",
+                 "Necesitamos una foto o una referencia más precisa del lugar."]
+
+
+@dataclass
+class SeedSummary:
+    already_seeded: bool = False
+    departments: int = 0
+    categories: int = 0
+    requests: int = 0
+    staff: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.already_seeded:
+            return "Demo data already present; nothing added."
+        lines = [f"Demo data: {self.departments} departments, {self.categories} categories, "
+                 f"{self.requests} requests.",
+                 f"Staff accounts (password for all: {DEMO_PASSWORD}):"]
+        lines += [f"  {role:<10} {email}  ({depts})" for email, role, depts in self.staff]
+        return "\n".join(lines)
+
+
+def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -> SeedSummary:
+    """Load the demo data into an empty database; flushes, never commits.
+
+    Does nothing (and says so) if any department exists already.
+    """
+    if session.scalar(sa.select(sa.func.count()).select_from(Department)):
+        return SeedSummary(already_seeded=True)
+    rng = random.Random(seed)
+    summary = SeedSummary()
+
+    for name in MACROSECTORS:
+        session.add(Macrosector(name=name))
+    departments: dict[str, Department] = {}
+    categories: list[Category] = []
+    samples: dict[str, list[str]] = {}
+    for dept_name, (dept_slug, cats) in CATALOGUE.items():
+        department = Department(name=dept_name, slug=dept_slug)
+        session.add(department)
+        departments[dept_slug] = department
+        for slug, name, visibility, description, texts in cats:
+            category = Category(name=name, slug=slug, description=description,
+                                department=department, visibility=Visibility(visibility),
+                                allows_anonymous=slug in {"microbasural", "ruidos", "humo"})
+            session.add(category)
+            categories.append(category)
+            samples[slug] = texts
+    session.flush()
+    macrosectors = list(session.scalars(sa.select(Macrosector)))
+
+    staff_by_department: dict[int, list[User]] = {}
+    for email, name, role, dept_slugs in STAFF:
+        user = create_user(session, email=email, name=name, password=DEMO_PASSWORD, role=role,
+                           departments=[departments[s] for s in dept_slugs])
+        for dept in user.departments:
+            staff_by_department.setdefault(dept.id, []).append(user)
+        summary.staff.append((email, role.value, ", ".join(dept_slugs) or "todos"))
+
+    now = utcnow()
+    channels = [Channel.WEB] * 6 + [Channel.PHONE] * 2 + [Channel.COUNTER, Channel.EMAIL]
+    moments = sorted(now - timedelta(days=rng.uniform(0, 240), minutes=rng.randint(0, 600))
+                     for _ in range(request_count))
+    for created in moments:  # in time order, so public numbers follow creation
+        category = rng.choice(categories)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        channel = rng.choice(channels)
+        agent = rng.choice(staff_by_department[category.department_id])
+        ticket = intake.submit(
+            session, category=category, description=rng.choice(samples[category.slug]),
+            channel=channel,
+            contact=ResidentContact(
+                name=f"{first} {last}",
+                email=f"{first}.{last}{rng.randint(1, 99)}@example.cl".lower()
+                .replace("á", "a").replace("é", "e").replace("í", "i")
+                .replace("ó", "o").replace("ú", "u").replace("ñ", "n"),
+                phone=f"+56 9 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+            ),
+            consent=True,
+            address=f"{rng.choice(STREETS)} {rng.randint(100, 9999)}",
+            macrosector=rng.choice(macrosectors),
+            created_by=agent if channel in (Channel.PHONE, Channel.COUNTER) else None,
+            now=created, notify=False,
+        )
+        _play_history(session, rng, ticket, agent, created, now)
+        summary.requests += 1
+
+    summary.departments = len(departments)
+    summary.categories = len(categories)
+    session.flush()
+    return summary
+
+
+def _play_history(session, rng, ticket, agent, created, now) -> None:
+    """Move a sample request along a plausible path; older ones got further."""
+    age_days = (now - created).days
+    steps = [Status.IN_REVIEW, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED]
+    if age_days < 3:
+        reach = rng.choice([0, 0, 1])
+    elif age_days < 20:
+        reach = rng.choice([0, 1, 2, 2, 3, 3, 4])
+    else:  # a few old ones are still open: the backlog a manager must see
+        reach = rng.choice([1, 2, 3, 3, 3, 4, 4, 4, 4, 4])
+    moment = created
+    for index, status in enumerate(steps[:reach]):
+        moment = min(moment + timedelta(hours=rng.uniform(2, 24 * 6)), now)
+        if status is Status.IN_PROGRESS and rng.random() < 0.15:
+            lifecycle.transition(session, ticket, Status.WAITING_RESIDENT, actor=agent,
+                                 note=rng.choice(WAITING_NOTES), now=moment, notify=False)
+            if index == reach - 1:
+                return  # still waiting for the resident
+            moment = min(moment + timedelta(hours=rng.uniform(4, 72)), now)
+        if status is Status.RESOLVED:
+            timeline.add_public_reply(session, ticket, author=agent, body=rng.choice(REPLIES),
+                                      now=moment, notify=False)
+        if status is Status.CLOSED and rng.random() < 0.5:
+            return  # some stay resolved
+        lifecycle.transition(session, ticket, status, actor=agent, now=moment, notify=False)
+        if index == 0 and rng.random() < 0.1:
+            timeline.add_internal_note(session, ticket, author=agent,
+                                       body="Revisar con el equipo de terreno.", now=moment)

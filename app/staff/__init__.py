@@ -1,0 +1,1 @@
+"""Staff pages: department queues and the request detail page."""

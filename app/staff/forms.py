@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, TextAreaField
+
+from app.tickets.timeline import MESSAGE_MAX
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class _PrefixedForm(FlaskForm):
+    """Several forms share the detail page; a prefix keeps their field ids unique."""
+
+    field_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.field_prefix)
+        super().__init__(*args, **kwargs)
+
+
+class ReplyForm(_PrefixedForm):
+    field_prefix = "reply"
+    body = TextAreaField(_l("Respuesta al vecino/a"),
+                         description=_l("La verá en su página de seguimiento y por correo."),
+                         render_kw={"rows": 4, "maxlength": MESSAGE_MAX})
+
+
+class NoteForm(_PrefixedForm):
+    field_prefix = "note"
+    body = TextAreaField(_l("Nota interna"),
+                         description=_l("Solo la ve el personal municipal."),
+                         render_kw={"rows": 3, "maxlength": MESSAGE_MAX})
+
+
+class StatusForm(_PrefixedForm):
+    field_prefix = "status"
+    status = SelectField(_l("Nuevo estado"), validate_choice=False)
+    note = TextAreaField(_l("Motivo o mensaje"),
+                         description=_l("Obligatorio al pedir información al vecino/a, "
+                                        "derivar, marcar duplicada o cerrar sin resolver."),
+                         render_kw={"rows": 3, "maxlength": MESSAGE_MAX})
+    visible_to_resident = BooleanField(_l("El vecino/a puede ver este cambio y su motivo"),
+                                       default=True)
+
+
+class ReassignForm(_PrefixedForm):
+    field_prefix = "reassign"
+    department = SelectField(_l("Departamento"), coerce=_int_or_none, validate_choice=False)
+    reason = TextAreaField(_l("Motivo de la reasignación"),
+                           render_kw={"rows": 2, "maxlength": MESSAGE_MAX})

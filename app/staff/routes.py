@@ -1,0 +1,167 @@
+"""Department queue and request detail; every change goes through a service."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.catalog.models import Category, Department
+from app.domain import DomainError
+from app.extensions import db
+from app.forms import apply_domain_errors
+from app.staff.forms import NoteForm, ReassignForm, ReplyForm, StatusForm
+from app.tickets import lifecycle, timeline
+from app.tickets.access import can_see, get_visible_ticket_or_404, visible_tickets
+from app.tickets.models import OPEN_STATUSES, Status, Ticket
+
+bp = Blueprint("staff", __name__, url_prefix="/gestion")
+
+SORTS = {
+    "antiguas": (Ticket.created_at.asc(), Ticket.id.asc()),
+    "recientes": (Ticket.created_at.desc(), Ticket.id.desc()),
+    "vencimiento": (Ticket.resolution_due_at.asc().nulls_last(), Ticket.created_at.asc()),
+}
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page of this blueprint is for logged-in staff only."""
+
+
+@bp.get("/")
+def queue():
+    status_filter = request.args.get("estado", "abiertas")
+    category_id = request.args.get("categoria", type=int)
+    department_id = request.args.get("departamento", type=int)
+    sort = request.args.get("orden", "antiguas")
+    if sort not in SORTS:
+        sort = "antiguas"
+
+    query = visible_tickets(current_user)
+    if status_filter == "abiertas":
+        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    elif status_filter in {s.value for s in Status}:
+        query = query.where(Ticket.status == Status(status_filter))
+    else:
+        status_filter = "todas"
+    if category_id:
+        query = query.where(Ticket.category_id == category_id)
+    if department_id:
+        query = query.where(Ticket.department_id == department_id)
+    query = query.order_by(*SORTS[sort])
+    page = db.paginate(query, per_page=db.get_app().config["QUEUE_PAGE_SIZE"],
+                       error_out=False)
+
+    if current_user.role.sees_all_departments:
+        departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
+    else:
+        departments = current_user.departments
+    categories = db.session.scalars(
+        sa.select(Category).where(Category.department_id.in_([d.id for d in departments]))
+        .order_by(Category.name)
+    ).all()
+    return render_template(
+        "staff/queue.html", page=page, departments=departments, categories=categories,
+        filters={"estado": status_filter, "categoria": category_id,
+                 "departamento": department_id, "orden": sort},
+    )
+
+
+def _detail_forms(ticket: Ticket, **overrides):
+    status_form = overrides.get("status_form") or StatusForm(formdata=None)
+    status_form.status.choices = [(s.value, s.label)
+                                  for s in lifecycle.allowed_targets(ticket.status)]
+    reassign_form = overrides.get("reassign_form") or ReassignForm(formdata=None)
+    departments = db.session.scalars(
+        sa.select(Department).where(Department.active, Department.id != ticket.department_id)
+        .order_by(Department.name)).all()
+    reassign_form.department.choices = [("", _("Elige un departamento"))] + [
+        (d.id, d.name) for d in departments]
+    return {
+        "reply_form": overrides.get("reply_form") or ReplyForm(formdata=None),
+        "note_form": overrides.get("note_form") or NoteForm(formdata=None),
+        "status_form": status_form,
+        "reassign_form": reassign_form,
+    }
+
+
+@bp.get("/solicitudes/<int:ticket_id>")
+def detail(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    return render_template("staff/detail.html", ticket=ticket, **_detail_forms(ticket))
+
+
+def _act(ticket: Ticket, form, form_key: str, action, success: str):
+    """Run ``action`` inside this request's transaction and answer the page.
+
+    On a domain error nothing is saved and the detail page comes back with the
+    form filled in and the message next to the field.
+    """
+    if form.validate_on_submit():
+        try:
+            action()
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_errors(form, error)
+        else:
+            db.session.commit()
+            flash(success, "success")
+            if not can_see(current_user, ticket):  # e.g. reassigned elsewhere
+                return redirect(url_for(".queue"))
+            return redirect(url_for(".detail", ticket_id=ticket.id))
+    forms = _detail_forms(ticket, **{form_key: form})
+    return render_template("staff/detail.html", ticket=ticket, **forms), 422
+
+
+@bp.post("/solicitudes/<int:ticket_id>/respuesta")
+def reply(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    form = ReplyForm()
+    return _act(ticket, form, "reply_form", lambda: timeline.add_public_reply(
+        db.session, ticket, author=current_user, body=form.body.data),
+        _("Respuesta enviada al vecino/a."))
+
+
+@bp.post("/solicitudes/<int:ticket_id>/nota")
+def note(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    form = NoteForm()
+    return _act(ticket, form, "note_form", lambda: timeline.add_internal_note(
+        db.session, ticket, author=current_user, body=form.body.data),
+        _("Nota interna guardada."))
+
+
+@bp.post("/solicitudes/<int:ticket_id>/estado")
+def change_status(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    form = StatusForm()
+
+    def action():
+        try:
+            target = Status(form.status.data)
+        except ValueError:
+            raise DomainError(_("Elige un estado de la lista."),
+                              {"status": [_("Elige un estado de la lista.")]}) from None
+        lifecycle.transition(db.session, ticket, target, actor=current_user,
+                             note=form.note.data,
+                             visible_to_resident=form.visible_to_resident.data)
+
+    return _act(ticket, form, "status_form", action, _("Estado actualizado."))
+
+
+@bp.post("/solicitudes/<int:ticket_id>/reasignar")
+def reassign(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    form = ReassignForm()
+
+    def action():
+        department = (db.session.get(Department, form.department.data)
+                      if form.department.data else None)
+        timeline.reassign(db.session, ticket, department, actor=current_user,
+                          reason=form.reason.data)
+
+    return _act(ticket, form, "reassign_form", action,
+                _("Solicitud reasignada a otro departamento."))

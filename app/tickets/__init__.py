@@ -1,0 +1,1 @@
+"""Requests (tickets): identity, timeline, intake and the status machine."""

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.catalog.models import Category, Department, Macrosector
+from app.database import UTCDateTime, utcnow
+from app.extensions import db
+
+
+def _str_enum(enum_cls: type[enum.Enum]) -> sa.Enum:
+    """Store an enum by its value, as a plain string column (portable)."""
+    return sa.Enum(enum_cls, native_enum=False, length=32,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class Status(enum.StrEnum):
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    IN_PROGRESS = "in_progress"
+    WAITING_RESIDENT = "waiting_resident"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REFERRED = "referred"
+    DUPLICATE = "duplicate"
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+STATUS_LABELS = {
+    Status.RECEIVED: _l("Recibida"),
+    Status.IN_REVIEW: _l("En revisión"),
+    Status.IN_PROGRESS: _l("En gestión"),
+    Status.WAITING_RESIDENT: _l("Esperando respuesta del vecino/a"),
+    Status.RESOLVED: _l("Resuelta"),
+    Status.CLOSED: _l("Cerrada"),
+    Status.REFERRED: _l("Derivada a otro organismo"),
+    Status.DUPLICATE: _l("Duplicada"),
+}
+
+OPEN_STATUSES = frozenset(
+    {Status.RECEIVED, Status.IN_REVIEW, Status.IN_PROGRESS, Status.WAITING_RESIDENT}
+)
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    PHONE = "phone"
+    COUNTER = "counter"
+    API = "api"
+    OPEN311 = "open311"
+
+    @property
+    def label(self) -> str:
+        return str(CHANNEL_LABELS[self])
+
+
+CHANNEL_LABELS = {
+    Channel.WEB: _l("Web"),
+    Channel.EMAIL: _l("Correo electrónico"),
+    Channel.PHONE: _l("Teléfono"),
+    Channel.COUNTER: _l("Atención presencial"),
+    Channel.API: _l("Aplicación"),
+    Channel.OPEN311: _l("Open311"),
+}
+
+
+class EventKind(enum.StrEnum):
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    PUBLIC_REPLY = "public_reply"
+    INTERNAL_NOTE = "internal_note"
+    REASSIGNED = "reassigned"
+
+
+class ActorKind(enum.StrEnum):
+    STAFF = "staff"
+    RESIDENT = "resident"
+    SYSTEM = "system"
+
+
+class EventVisibility(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class YearCounter(db.Model):
+    """Last public number handed out per year (``2026-000123``)."""
+
+    __tablename__ = "year_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "sequence", name="uq_tickets_year_sequence"),
+        sa.Index("ix_tickets_department_status_created", "department_id", "status",
+                 "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    year: Mapped[int]
+    sequence: Mapped[int]
+    # Stored without separators, upper case; see tickets.tracking.
+    tracking_code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+
+    channel: Mapped[Channel] = mapped_column(_str_enum(Channel))
+    status: Mapped[Status] = mapped_column(_str_enum(Status), default=Status.RECEIVED)
+
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"), index=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"))
+
+    description: Mapped[str] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    latitude: Mapped[Decimal | None] = mapped_column(sa.Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(sa.Numeric(9, 6))
+    macrosector_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("macrosectors.id")
+    )
+
+    contact_name: Mapped[str | None] = mapped_column(sa.String(120))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    contact_rut: Mapped[str | None] = mapped_column(sa.String(12))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Staff member who entered the request on a resident's behalf.
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    category: Mapped[Category] = relationship()
+    department: Mapped[Department] = relationship()
+    macrosector: Mapped[Macrosector | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def formatted_tracking_code(self) -> str:
+        from app.tickets.tracking import format_code
+
+        return format_code(self.tracking_code)
+
+    @property
+    def public_events(self) -> list[TicketEvent]:
+        return [e for e in self.events if e.visibility is EventVisibility.PUBLIC]
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.public_number} {self.status.value}>"
+
+
+class TicketEvent(db.Model):
+    """One line of a request's timeline; also its audit trail."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EventKind] = mapped_column(_str_enum(EventKind))
+    visibility: Mapped[EventVisibility] = mapped_column(_str_enum(EventVisibility))
+    actor_kind: Mapped[ActorKind] = mapped_column(_str_enum(ActorKind))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    from_status: Mapped[Status | None] = mapped_column(_str_enum(Status))
+    to_status: Mapped[Status | None] = mapped_column(_str_enum(Status))
+    from_department_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("departments.id")
+    )
+    to_department_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("departments.id")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    from_department: Mapped[Department | None] = relationship(
+        foreign_keys=[from_department_id]
+    )
+    to_department: Mapped[Department | None] = relationship(
+        foreign_keys=[to_department_id]
+    )
