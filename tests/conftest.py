@@ -68,6 +68,7 @@ def closed_port() -> int:
 def app(database_url, closed_port) -> Iterator[Flask]:
     app = create_app({
         "TESTING": True,
+        "MAIL_SUPPRESS_SEND": False,  # deliver to the loopback SMTP server for real
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MAIL_SERVER": "127.0.0.1",

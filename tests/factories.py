@@ -40,12 +40,12 @@ def make_category(session: Session, department: Department | None = None,
 def make_user(session: Session, role: Role = Role.AGENT,
               departments: list[Department] | None = None, email: str | None = None) -> User:
     n = next(_counter)
-    return create_user(session, email=email or f"staff{n}@muni.test", name=f"Staff {n}",
+    return create_user(session, email=email or f"staff{n}@muni.example.cl", name=f"Staff {n}",
                        password=PASSWORD, role=role, departments=departments or [])
 
 
 def make_ticket(session: Session, category: Category | None = None, *,
-                email: str | None = "vecina@correo.test", now: datetime | None = None,
+                email: str | None = "vecina@example.cl", now: datetime | None = None,
                 notify: bool = True, **kwargs) -> Ticket:
     kwargs.setdefault("description", "La luminaria del pasaje está apagada hace días.")
     kwargs.setdefault("channel", Channel.WEB)

@@ -61,7 +61,7 @@ class DeliveryReport:
 
 def backoff_delay(attempts: int) -> timedelta:
     """Delay before the next try after ``attempts`` failures: 1, 2, 4... min, capped."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
 
 
 def deliver_pending(session: Session, *, now: datetime | None = None,
