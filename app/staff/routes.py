@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Category, Department
 from app.domain import DomainError
@@ -51,7 +52,8 @@ def queue():
         query = query.where(Ticket.category_id == category_id)
     if department_id:
         query = query.where(Ticket.department_id == department_id)
-    query = query.order_by(*SORTS[sort])
+    query = query.order_by(*SORTS[sort]).options(
+        selectinload(Ticket.category), selectinload(Ticket.department))
     page = db.paginate(query, per_page=db.get_app().config["QUEUE_PAGE_SIZE"],
                        error_out=False)
 
