@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
@@ -54,7 +54,7 @@ def queue():
         query = query.where(Ticket.department_id == department_id)
     query = query.order_by(*SORTS[sort]).options(
         selectinload(Ticket.category), selectinload(Ticket.department))
-    page = db.paginate(query, per_page=db.get_app().config["QUEUE_PAGE_SIZE"],
+    page = db.paginate(query, per_page=current_app.config["QUEUE_PAGE_SIZE"],
                        error_out=False)
 
     if current_user.role.sees_all_departments:
