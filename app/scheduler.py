@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import click
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
@@ -54,7 +54,7 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     )
 
 
-scheduler_cli = click.Group("scheduler", help="Background jobs.")
+scheduler_cli = AppGroup("scheduler", help="Background jobs.")
 
 
 @scheduler_cli.command("run")

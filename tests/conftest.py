@@ -12,6 +12,7 @@ import re
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -21,6 +22,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app import create_app
 from app.extensions import db
@@ -99,6 +101,23 @@ def _empty_database_after_test(request) -> Iterator[None]:
             else:
                 for table in tables:
                     conn.execute(table.delete())
+
+
+@pytest.fixture
+def database(app):
+    """``with database() as session:`` opens a short app context for set-up or checks.
+
+    Use it (not ``session``) in tests that also make client requests: Flask
+    reuses an already pushed app context for requests, which would share ``g``
+    (the logged-in user, the CSRF token) and the session between requests.
+    """
+
+    @contextmanager
+    def open_session() -> Iterator[Session]:
+        with app.app_context():
+            yield db.session
+
+    return open_session
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 
 from app.accounts.models import Role
 from app.accounts.services import create_user
@@ -11,7 +12,7 @@ from app.catalog.models import Department
 from app.domain import ValidationFailed
 from app.extensions import db
 
-users_cli = click.Group("users", help="Manage staff users.")
+users_cli = AppGroup("users", help="Manage staff users.")
 
 
 @users_cli.command("create")

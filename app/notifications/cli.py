@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 
 from app.extensions import db
 from app.notifications.models import OutboxMessage
 from app.notifications.outbox import deliver_pending
 
-outbox_cli = click.Group("outbox", help="Queued email.")
+outbox_cli = AppGroup("outbox", help="Queued email.")
 
 
 @outbox_cli.command("deliver")

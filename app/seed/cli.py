@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from app.extensions import db
 from app.seed.demo import seed_demo
 
-seed_cli = click.Group("seed", help="Load sample data.")
+seed_cli = AppGroup("seed", help="Load sample data.")
 
 
 @seed_cli.command("demo")

@@ -68,7 +68,7 @@ def submit(
     address = (address or "").strip() or None
     errors: dict[str, list[str]] = {}
 
-    if category is None or not category.active:
+    if category is None or not category.active or not category.department.active:
         errors["category"] = [_("Elige una categoría de la lista.")]
     if len(description) < DESCRIPTION_MIN:
         errors["description"] = [
