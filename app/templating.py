@@ -14,7 +14,8 @@ def local_datetime(value: datetime | None, style: str = "medium") -> str:
     """A UTC instant shown in America/Santiago, in the user's locale."""
     if value is None:
         return ""
-    return format_datetime(value, "d 'de' MMMM 'de' y, HH:mm" if style == "long" else style)
+    patterns = {"long": "d 'de' MMMM 'de' y, HH:mm", "short": "dd-MM-y HH:mm"}
+    return format_datetime(value, patterns.get(style, style))
 
 
 def init_app(app: Flask) -> None:

@@ -670,6 +670,7 @@ def test_disallowed_status_change_is_refused_and_nothing_changes(
     pytest.param(False, "received", "No se puede pasar de «Recibida» a «Recibida».",
                  id="received-to-received"),
     pytest.param(False, "no-existe", "Elige un estado de la lista.", id="unknown-status"),
+    pytest.param(False, "", "Elige un estado de la lista.", id="no-status-chosen"),
     pytest.param(True, "in_progress", "No se puede pasar de «Cerrada» a «En gestión».",
                  id="closed-to-in_progress"),
 ])

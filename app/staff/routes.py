@@ -74,8 +74,9 @@ def queue():
 
 def _detail_forms(ticket: Ticket, **overrides):
     status_form = overrides.get("status_form") or StatusForm(formdata=None)
-    status_form.status.choices = [(s.value, s.label)
-                                  for s in lifecycle.allowed_targets(ticket.status)]
+    targets = lifecycle.allowed_targets(ticket.status)
+    status_form.status.choices = (
+        [("", _("Elige un estado"))] + [(s.value, s.label) for s in targets] if targets else [])
     reassign_form = overrides.get("reassign_form") or ReassignForm(formdata=None)
     departments = db.session.scalars(
         sa.select(Department).where(Department.active, Department.id != ticket.department_id)
