@@ -21,3 +21,15 @@ def apply_domain_errors(form: FlaskForm, error: DomainError) -> None:
             form.form_errors.extend(messages)
     if not error.field_errors:
         form.form_errors.append(error.message)
+
+
+def int_or_none(value):
+    """Coerce a select's value to int; empty or invalid input becomes None.
+
+    The service then reports the missing choice in Spanish, instead of
+    WTForms' own English "Not a valid choice".
+    """
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

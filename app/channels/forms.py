@@ -6,18 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
+from app.forms import int_or_none
 from app.tickets.intake import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX, PHONE_MAX
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 class SubmitRequestForm(FlaskForm):
-    category = SelectField(_l("¿Sobre qué es tu solicitud?"), coerce=_int_or_none,
+    category = SelectField(_l("¿Sobre qué es tu solicitud?"), coerce=int_or_none,
                            validate_choice=False)
     description = TextAreaField(
         _l("Cuéntanos qué pasa"),
@@ -29,7 +23,7 @@ class SubmitRequestForm(FlaskForm):
         description=_l("Calle y número, o una referencia. Por ejemplo: Av. Grecia 8735."),
         render_kw={"maxlength": ADDRESS_MAX, "autocomplete": "street-address"},
     )
-    macrosector = SelectField(_l("Sector (opcional)"), coerce=_int_or_none,
+    macrosector = SelectField(_l("Sector (opcional)"), coerce=int_or_none,
                               validate_choice=False)
     name = StringField(_l("Nombre"), render_kw={"maxlength": NAME_MAX,
                                                 "autocomplete": "name"})

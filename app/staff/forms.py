@@ -4,14 +4,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, TextAreaField
 
+from app.forms import int_or_none
 from app.tickets.timeline import MESSAGE_MAX
-
-
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 class _PrefixedForm(FlaskForm):
@@ -51,6 +45,6 @@ class StatusForm(_PrefixedForm):
 
 class ReassignForm(_PrefixedForm):
     field_prefix = "reassign"
-    department = SelectField(_l("Departamento"), coerce=_int_or_none, validate_choice=False)
+    department = SelectField(_l("Departamento"), coerce=int_or_none, validate_choice=False)
     reason = TextAreaField(_l("Motivo de la reasignación"),
                            render_kw={"rows": 2, "maxlength": MESSAGE_MAX})
