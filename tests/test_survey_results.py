@@ -51,8 +51,8 @@ def test_counts_averages_and_distributions(session):
     # rating: 1×1, 2×2, 3×3, 4×3, 5×3 = 41 over 12 people
     assert rating.respondents == 12
     assert rating.average == pytest.approx(41 / 12)
-    assert bars(rating) == [("1", 1, 8.3), ("2", 2, 16.7), ("3", 3, 25.0), ("4", 3, 25.0),
-                            ("5", 3, 25.0)]
+    assert bars(rating) == [("1 · Nada", 1, 8.3), ("2", 2, 16.7), ("3", 3, 25.0),
+                            ("4", 3, 25.0), ("5 · Mucho", 3, 25.0)]
     # single choice: A 5, B 4, C 3 of 12
     assert single.respondents == 12
     assert bars(single) == [("A", 5, 41.7), ("B", 4, 33.3), ("C", 3, 25.0)]
@@ -74,7 +74,7 @@ def test_results_page_shows_the_hand_checked_figures(client, database):
                    .get_data(as_text=True))
     assert "Respuestas 12" in page
     assert "12 respuestas · Promedio: 3,4 de 5" in page
-    assert "1 1 8,3 % 2 2 16,7 % 3 3 25 % 4 3 25 % 5 3 25 %" in page
+    assert "1 · Nada 1 8,3 % 2 2 16,7 % 3 3 25 % 4 3 25 % 5 · Mucho 3 25 %" in page
     assert "A 5 41,7 % B 4 33,3 % C 3 25 %" in page
     assert "10 respuestas" in page and "X 6 60 % Y 5 50 % Z 4 40 %" in page
 
@@ -111,10 +111,10 @@ def test_breakdown_by_disability(session):
     split = results.breakdown(session, survey, "discapacidad", min_group_size=K)
     groups = {g.label: g for g in split.groups}
     assert [(label, g.n, g.hidden) for label, g in groups.items()] == [
-        ("Sí", 2, True), ("No", 9, False), ("No responde", 1, True)]
+        ("Con discapacidad", 2, True), ("Sin discapacidad", 9, False), ("No responde", 1, True)]
     rating = split.questions[0]
     # 4+4+3+5+2+3+4+5+2 = 32 over 9
-    assert groups["No"].cells[rating.id].average == pytest.approx(32 / 9)
+    assert groups["Sin discapacidad"].cells[rating.id].average == pytest.approx(32 / 9)
 
 
 def test_one_small_group_hides_the_next_smallest_too(session):
@@ -285,8 +285,8 @@ def test_satisfaction_page_and_csv(client, database, satisfaction_set):
     page = text_of(client.get("/gestion/encuestas/satisfaccion").get_data(as_text=True))
     assert "Encuestas enviadas 5 Respondidas 4 (80 %) Satisfacción promedio 3,5 de 5" in page
     assert "Trato promedio 4,0 de 5 Tiempo promedio 3,3 de 5" in page
-    assert "Aseo y Ornato 3 2 66,7 % 50 % 3,5 4,0 4,0 1" in page
-    assert "Obras Municipales 2 2 100 % 50 % 3,5 4,0 3,0 0" in page
+    assert "Aseo y Ornato 3 2 (66,7 %) 50 % 3,5 4,0 4,0 1" in page
+    assert "Obras Municipales 2 2 (100 %) 50 % 3,5 4,0 3,0 0" in page
 
     with database() as session:
         text = satisfaction_csv(session)

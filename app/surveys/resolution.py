@@ -172,7 +172,7 @@ def summary(survey: ResolutionSurvey) -> str:
     parts = [_("¿Se resolvió?: %(answer)s", answer=survey.resolved_answer.label),
              _("Satisfacción: %(n)d de 5", n=survey.rating)]
     if survey.courtesy_rating:
-        parts.append(_("Amabilidad: %(n)d de 5", n=survey.courtesy_rating))
+        parts.append(_("Trato: %(n)d de 5", n=survey.courtesy_rating))
     if survey.time_rating:
         parts.append(_("Tiempo de respuesta: %(n)d de 5", n=survey.time_rating))
     if survey.reopen_requested:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, aliased
 from app.catalog.models import Department, Macrosector
 from app.surveys.models import (
     AGE_RANGE_LABELS,
-    DISABILITY_LABELS,
     AgeRange,
     Disability,
     QuestionKind,
@@ -37,7 +36,7 @@ from app.surveys.models import (
 )
 from app.tickets.models import Channel, Ticket
 
-TEXT_SAMPLE = 100
+TEXT_SAMPLE = 30
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -74,6 +73,15 @@ class SurveyResults:
 
 def _survey_questions(survey: Survey):
     return sa.select(SurveyQuestion.id).where(SurveyQuestion.survey_id == survey.id)
+
+
+def _scale_label(question: SurveyQuestion, value: int) -> str:
+    """A point of a rating scale, with its meaning at either end ("1 · Nada")."""
+    if value == 1 and question.low_label:
+        return f"{value} · {question.low_label}"
+    if value == question.scale[-1] and question.high_label:
+        return f"{value} · {question.high_label}"
+    return str(value)
 
 
 def survey_results(session: Session, survey: Survey, *, min_group_size: int,
@@ -113,7 +121,7 @@ def survey_results(session: Session, survey: Survey, *, min_group_size: int,
             counts = numbers[question.id]
             total = sum(value * count for value, count in counts.items())
             result.average = total / n if n else None
-            result.bars = [Bar(str(value), counts.get(value, 0),
+            result.bars = [Bar(_scale_label(question, value), counts.get(value, 0),
                                percent(counts.get(value, 0), n)) for value in question.scale]
         elif question.kind.has_options:
             counts = options[question.id]
@@ -204,7 +212,7 @@ def _grouping(session: Session, survey: Survey, key: str):
         labels = {a: str(AGE_RANGE_LABELS[a]) for a in AgeRange}
         return SurveySubmission.age_range, None, labels, none_label, None
     if key == "discapacidad" and survey.demographics_enabled:
-        labels = {d: str(DISABILITY_LABELS[d]) for d in Disability}
+        labels = {Disability.YES: _("Con discapacidad"), Disability.NO: _("Sin discapacidad")}
         return SurveySubmission.disability, None, labels, none_label, None
     if key == "sector" and survey.demographics_enabled:
         labels = dict(session.execute(sa.select(Macrosector.id, Macrosector.name)
