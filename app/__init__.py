@@ -84,6 +84,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
 
+    from app.surveys import init_app as init_surveys
+
+    init_surveys(app)  # its blueprints, template helpers and CLI
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

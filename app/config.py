@@ -100,6 +100,12 @@ def load_config(instance_path: Path) -> dict:
         "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
         "OUTBOX_INTERVAL_SECONDS": _env_int("OUTBOX_INTERVAL_SECONDS", 15),
         "QUEUE_PAGE_SIZE": _env_int("QUEUE_PAGE_SIZE", 25),
+        # Satisfaction surveys (app/surveys).
+        "SURVEY_LINK_DAYS": _env_int("SURVEY_LINK_DAYS", 30),
+        "SURVEY_REMINDER_DAYS": _env_int("SURVEY_REMINDER_DAYS", 3),
+        "SURVEY_REMINDER_INTERVAL_SECONDS": _env_int("SURVEY_REMINDER_INTERVAL_SECONDS", 3600),
+        "SURVEY_MIN_GROUP_SIZE": _env_int("SURVEY_MIN_GROUP_SIZE", 5),
+        "SURVEY_EMBED_ANCESTORS": os.environ.get("SURVEY_EMBED_ANCESTORS", "*"),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

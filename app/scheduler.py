@@ -17,6 +17,7 @@ from flask.cli import AppGroup
 
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
+from app.surveys.resolution import send_reminders
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,24 @@ def deliver_outbox() -> None:
                  report.sent, report.retrying, report.failed)
 
 
+def remind_surveys() -> None:
+    queued = send_reminders(db.session)
+    db.session.commit()
+    if queued:
+        log.info("survey reminders queued: %s", queued)
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
     scheduler.add_job(
         _in_app_context(app, deliver_outbox), "interval",
         seconds=app.config["OUTBOX_INTERVAL_SECONDS"],
         id="outbox-deliver", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        _in_app_context(app, remind_surveys), "interval",
+        seconds=app.config["SURVEY_REMINDER_INTERVAL_SECONDS"],
+        id="survey-reminders", replace_existing=True, max_instances=1, coalesce=True,
     )
 
 

@@ -18,6 +18,7 @@ from app.accounts.models import Role, User
 from app.accounts.services import create_user
 from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.database import utcnow
+from app.surveys.demo import seed_surveys
 from app.tickets import intake, lifecycle, timeline
 from app.tickets.contact import ResidentContact
 from app.tickets.models import Channel, Status
@@ -148,6 +149,7 @@ class SeedSummary:
     categories: int = 0
     requests: int = 0
     staff: list[tuple[str, str, str]] = field(default_factory=list)
+    surveys: str = ""
 
     def describe(self) -> str:
         if self.already_seeded:
@@ -156,6 +158,8 @@ class SeedSummary:
                  f"{self.requests} requests.",
                  f"Staff accounts (password for all: {DEMO_PASSWORD}):"]
         lines += [f"  {role:<10} {email}  ({depts})" for email, role, depts in self.staff]
+        if self.surveys:
+            lines.append(self.surveys)
         return "\n".join(lines)
 
 
@@ -224,6 +228,7 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
         _play_history(session, rng, ticket, agent, created, now)
         summary.requests += 1
 
+    summary.surveys = seed_surveys(session, now=now, seed=seed)
     summary.departments = len(departments)
     summary.categories = len(categories)
     session.flush()

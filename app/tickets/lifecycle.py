@@ -2,7 +2,8 @@
 
 ``ALLOWED_MOVES`` is the whole status machine; ``transition`` enforces it,
 stamps the request's times, writes the timeline event and queues the
-resident's email, in the caller's transaction.
+resident's email, in the caller's transaction. A move to ``resolved`` also
+opens the request's satisfaction survey (``surveys.invitations``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from app.accounts.models import User
 from app.database import utcnow
 from app.domain import DomainError
 from app.notifications.emails import queue_status_change
+from app.surveys.invitations import invite_after_resolution
 from app.tickets.models import (
     ActorKind,
     EventKind,
@@ -123,6 +125,9 @@ def transition(
     )
     session.add(event)
     session.flush()
+    if to is S.RESOLVED:  # the satisfaction survey; its link goes in the email below
+        invite_after_resolution(session, ticket, now=now, emailed=bool(
+            notify and visible_to_resident and ticket.contact_email))
     if notify and visible_to_resident:
         queue_status_change(session, ticket, event, now=now)
     return event

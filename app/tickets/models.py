@@ -84,6 +84,7 @@ class EventKind(enum.StrEnum):
     PUBLIC_REPLY = "public_reply"
     INTERNAL_NOTE = "internal_note"
     REASSIGNED = "reassigned"
+    SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
 
 
 class ActorKind(enum.StrEnum):
