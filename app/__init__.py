@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.config import load_config
-from app.extensions import babel, csrf, db, login_manager, mail, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None  # the login page explains itself
 
@@ -84,6 +85,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
 
+    from app.api import init_app as init_api
+    from app.open311 import init_app as init_open311
+
+    init_api(app)
+    init_open311(app)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app
@@ -98,6 +105,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.accounts.apikeys_cli import apikeys_cli
     from app.accounts.cli import users_cli
     from app.embedded import serve_command
     from app.notifications.cli import outbox_cli
@@ -105,6 +113,7 @@ def register_commands(app: Flask) -> None:
     from app.seed.cli import seed_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(apikeys_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(scheduler_cli)

@@ -1,8 +1,12 @@
 """Every model, imported in one place so the metadata is complete."""
 
+from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
+from app.api.idempotency import IdempotencyRecord
+from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.tickets.attributes import TicketAttributeValue
 from app.tickets.models import (
     ActorKind,
     Channel,
@@ -15,7 +19,8 @@ from app.tickets.models import (
 )
 
 __all__ = [
-    "ActorKind", "Category", "Channel", "Department", "EventKind", "EventVisibility",
+    "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
+    "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
 ]
