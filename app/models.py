@@ -1,5 +1,7 @@
 """Every model, imported in one place so the metadata is complete."""
 
+from sqlalchemy.orm import configure_mappers
+
 from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
@@ -24,3 +26,7 @@ __all__ = [
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
 ]
+
+# Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)
+# exist as class attributes before the first query of a fresh process.
+configure_mappers()

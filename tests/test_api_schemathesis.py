@@ -51,6 +51,7 @@ def api_schema(app, database):
 
 def test_api_conforms_to_its_openapi_document(api_schema):
     schema, credentials = api_schema
+    schema.validate()  # the document itself, against the OpenAPI 3.0 meta-schema
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 14
     for operation in operations:

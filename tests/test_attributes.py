@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app.catalog.attributes import Datatype, clean_values, define_attribute
@@ -114,3 +118,14 @@ def test_attributes_keep_their_order(session):
     define_attribute(session, category, code="c", description="C", datatype=Datatype.STRING)
     session.expire(category, ["attributes"])
     assert [(a.code, a.order) for a in category.attributes] == [("a", 2), ("b", 5), ("c", 6)]
+
+
+def test_relationships_exist_before_any_query_in_a_fresh_process():
+    """A first request of a new worker must find Category.attributes (a backref)."""
+    code = ("import app.models\n"
+            "from app.catalog.models import Category\n"
+            "from app.tickets.models import Ticket\n"
+            "print(hasattr(Category, 'attributes'), hasattr(Ticket, 'attribute_values'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent, check=True)
+    assert result.stdout.split() == ["True", "True"]
