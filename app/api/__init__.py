@@ -19,12 +19,12 @@ API de Conectados para aplicaciones municipales, bots y tableros.
 
 **Autenticación.** Toda llamada lleva `Authorization: Bearer <secreto>`:
 
-* una *clave de aplicación* (`cak_...`), creada por la municipalidad con
+* una clave de aplicación (`cak_...`), creada por la municipalidad con
   `flask apikeys create NOMBRE --scope ...`; sus alcances (`categories:read`,
   `requests:create`, `requests:track`, `requests:read`) limitan lo que puede
   hacer. Una app para vecinos recibe `categories:read requests:create
   requests:track`: crea y sigue por código, nunca lista.
-* un *token de funcionario* (`cst_...`), obtenido en `POST /api/v1/auth/token`;
+* un token de funcionario (`cst_...`), obtenido en `POST /api/v1/auth/token`;
   actúa como esa persona, con sus mismos departamentos.
 
 **Errores.** Siempre `{"code", "message", "errors"}` con 400, 401, 403, 404,
