@@ -17,6 +17,8 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from werkzeug.datastructures import MultiDict
@@ -452,3 +454,64 @@ def test_routing_errors_keep_the_format_of_the_suffix(client):
     as_xml = client.delete("/open311/v2/services.xml")
     assert as_xml.status_code == 405
     assert ET.fromstring(as_xml.get_data()).tag == "errors"
+
+
+OPEN311_PARAMS = ["service_request_id", "service_code", "start_date", "end_date", "status",
+                  "page", "page_size", "updated_after", "updated_before", "extensions",
+                  "jurisdiction_id"]
+
+
+def test_any_query_values_get_a_spec_answer_never_a_server_error(client, database, city):
+    """Arbitrary text (NUL, emoji, huge numbers...) in every GET parameter: 200, 400 or 404."""
+    with database() as session:
+        _ticket(session, city["public"])
+        session.commit()
+    values = st.one_of(st.text(max_size=40), st.from_regex(r"-?\d{1,25}", fullmatch=True),
+                       st.sampled_from(["open,closed", "2026-01-01T00:00:00Z", "true",
+                                        "0001-01-01T00:00:00+14:00", "\x00"]))
+
+    @given(query=st.dictionaries(st.sampled_from(OPEN311_PARAMS), values, max_size=4),
+           fmt=st.sampled_from(["json", "xml"]),
+           path=st.sampled_from(["requests", "services", "services/x", "requests/2026-000001",
+                                 "tokens/AAAA", "discovery"]))
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def answers(query, fmt, path):
+        response = client.get(f"/open311/v2/{path}.{fmt}", query_string=query)
+        assert response.status_code in (200, 400, 404), response.get_data(as_text=True)
+        if fmt == "json":
+            data = json.loads(response.get_data())
+            if response.status_code != 200:
+                validate(data, "errors")
+        else:
+            ET.fromstring(response.get_data())
+
+    answers()
+
+
+POST_FIELDS = ["service_code", "lat", "long", "address_string", "address_id", "email",
+               "first_name", "last_name", "phone", "description", "media_url",
+               "attribute[tipo]", "attribute[riesgos][]", "attribute[altura]",
+               "attribute[desde]", "attribute[otro]", "jurisdiction_id"]
+
+
+def test_any_posted_values_get_a_spec_answer_never_a_server_error(client, database, city):
+    """Arbitrary form values on POST requests: 200, 400, 403, 404 (or 429 once the key's
+    per-minute allowance is spent), always in the spec's shape."""
+    values = st.one_of(st.text(max_size=60), st.sampled_from(
+        [city["public"], city["private"], "-33.49", "1e400", "NaN", "apagada", "4,5",
+         "2026-03-15T18:30", "https://x.cl/a.jpg", "rosa@example.cl", "\x00"]))
+
+    @given(form=st.dictionaries(st.sampled_from(POST_FIELDS), values, max_size=8),
+           with_key=st.booleans())
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def answers(form, with_key):
+        if with_key:
+            form = {**form, "api_key": city["key"]}
+        response = client.post("/open311/v2/requests.json", data=form)
+        assert response.status_code in (200, 400, 403, 404, 429), response.get_data(as_text=True)
+        data = json.loads(response.get_data())
+        validate(data, "post" if response.status_code == 200 else "errors")
+
+    answers()
