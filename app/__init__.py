@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.config import load_config
-from app.extensions import babel, csrf, db, login_manager, mail, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None  # the login page explains itself
 
@@ -88,6 +89,12 @@ def register_blueprints(app: Flask) -> None:
 
     init_surveys(app)  # its blueprints, template helpers and CLI
 
+    from app.api import init_app as init_api
+    from app.open311 import init_app as init_open311
+
+    init_api(app)
+    init_open311(app)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app
@@ -102,6 +109,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from app.accounts.apikeys_cli import apikeys_cli
     from app.accounts.cli import users_cli
     from app.embedded import serve_command
     from app.notifications.cli import outbox_cli
@@ -109,6 +117,7 @@ def register_commands(app: Flask) -> None:
     from app.seed.cli import seed_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(apikeys_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(scheduler_cli)

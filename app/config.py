@@ -106,6 +106,20 @@ def load_config(instance_path: Path) -> dict:
         "SURVEY_REMINDER_INTERVAL_SECONDS": _env_int("SURVEY_REMINDER_INTERVAL_SECONDS", 3600),
         "SURVEY_MIN_GROUP_SIZE": _env_int("SURVEY_MIN_GROUP_SIZE", 5),
         "SURVEY_EMBED_ANCESTORS": os.environ.get("SURVEY_EMBED_ANCESTORS", "*"),
+        # REST API and Open311 (see docs/ARCHITECTURE.md, "Integrations").
+        "STAFF_TOKEN_HOURS": _env_int("STAFF_TOKEN_HOURS", 12),
+        "API_CREATE_RATE_LIMIT": os.environ.get("API_CREATE_RATE_LIMIT", "60/minute"),
+        "API_TOKEN_RATE_LIMIT": os.environ.get("API_TOKEN_RATE_LIMIT", "10/minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "OPEN311_JURISDICTION_ID": os.environ.get("OPEN311_JURISDICTION_ID",
+                                                  "penalolen.cl").strip(),
+        "OPEN311_ENDPOINT_TYPE": os.environ.get(
+            "OPEN311_ENDPOINT_TYPE", "production" if production else "test"),
+        # Empty: discovery builds them from MUNICIPALITY_NAME and PUBLIC_BASE_URL.
+        "OPEN311_CONTACT": os.environ.get("OPEN311_CONTACT", ""),
+        "OPEN311_KEY_SERVICE": os.environ.get("OPEN311_KEY_SERVICE", ""),
+        "OPEN311_PUBLISH_DESCRIPTIONS": _env_bool("OPEN311_PUBLISH_DESCRIPTIONS", True),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -13,7 +14,29 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 
-def _page(status: int, title: str, message: str):
+def register_path_renderer(app: Flask, prefix: str,
+                           renderer: Callable[[int], object]) -> None:
+    """Answer errors under ``prefix`` (e.g. ``/api/``) with ``renderer(status)``.
+
+    For machine endpoints (REST API, Open311) whose errors must keep their own
+    format even when no view was matched (unknown path, wrong method).
+    """
+    app.extensions.setdefault("error_renderers", []).append((prefix, renderer))
+
+
+def _machine_renderer() -> Callable[[int], object] | None:
+    for prefix, renderer in current_app.extensions.get("error_renderers", []):
+        if request.path.startswith(prefix):
+            return renderer
+    return None
+
+
+def _page(status: int, title: str, message: str, error: Exception | None = None):
+    if (renderer := _machine_renderer()) is not None:
+        response = renderer(status)
+        if status == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
     return render_template("errors/error.html", status=status, title=title,
                            message=message), status
 
@@ -41,9 +64,9 @@ def init_app(app: Flask) -> None:
                      _("Puede que la dirección esté mal escrita o que ya no exista."))
 
     @app.errorhandler(405)
-    def method_not_allowed(_error):
+    def method_not_allowed(error):
         return _page(405, _("Acción no permitida"),
-                     _("Esta página no admite esa acción."))
+                     _("Esta página no admite esa acción."), error)
 
     @app.errorhandler(500)
     def server_error(error):

@@ -1,6 +1,8 @@
 """Bare extension instances, bound to the app in ``create_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -15,3 +17,5 @@ login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
 babel = Babel()
+# No default limits: the API and Open311 check theirs explicitly (app.api.ratelimit).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,6 +1,11 @@
 """Every model, imported in one place so the metadata is complete."""
 
+from sqlalchemy.orm import configure_mappers
+
+from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
+from app.api.idempotency import IdempotencyRecord
+from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.surveys.models import (
@@ -12,6 +17,7 @@ from app.surveys.models import (
     SurveyQuestion,
     SurveySubmission,
 )
+from app.tickets.attributes import TicketAttributeValue
 from app.tickets.models import (
     ActorKind,
     Channel,
@@ -24,9 +30,14 @@ from app.tickets.models import (
 )
 
 __all__ = [
-    "ActorKind", "Category", "Channel", "Department", "EventKind", "EventVisibility",
+    "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
+    "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
     "SurveyQuestion", "SurveySubmission",
 ]
+
+# Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)
+# exist as class attributes before the first query of a fresh process.
+configure_mappers()

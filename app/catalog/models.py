@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.database import UTCDateTime, utcnow
 from app.extensions import db
 
 
@@ -47,6 +49,10 @@ class Category(db.Model):
     )
     active: Mapped[bool] = mapped_column(default=True)
     allows_anonymous: Mapped[bool] = mapped_column(default=False)
+    # Comma-separated synonyms, shown as Open311 ``keywords``.
+    keywords: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Open311 discovery's ``changeset`` (with the attributes' own times).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     department: Mapped[Department] = relationship(back_populates="categories")
 

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.catalog.attributes import STRING_MAX, TEXT_MAX, CategoryAttribute, Datatype
+from app.catalog.models import Category
 from app.forms import int_or_none
 from app.tickets.intake import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX, PHONE_MAX
 
@@ -37,6 +48,8 @@ class SubmitRequestForm(FlaskForm):
     rut = StringField(_l("RUT (opcional)"),
                       description=_l("Por ejemplo: 12.345.678-5."),
                       render_kw={"maxlength": 12})
+    # The category whose questions the page shows (see channels.web.submit).
+    shown_category = HiddenField()
     consent = BooleanField(_l("Autorizo a la municipalidad a usar estos datos solo para "
                               "gestionar y responder esta solicitud."))
 
@@ -49,3 +62,43 @@ class TrackForm(FlaskForm):
         render_kw={"autocomplete": "off", "autocapitalize": "characters",
                    "spellcheck": "false", "maxlength": 20},
     )
+
+
+def _attribute_field(attribute: CategoryAttribute):
+    """The form field asking one custom attribute (see ``catalog.attributes``)."""
+    label = attribute.description if attribute.required else _l(
+        "%(question)s (opcional)", question=attribute.description)
+    hint = attribute.datatype_description
+    kind = attribute.datatype
+    if kind is Datatype.SINGLEVALUELIST:
+        choices = [SelectChoice("", _l("Elige una opción"))] + [
+            SelectChoice(v["key"], v["name"]) for v in attribute.values]
+        return SelectField(label, description=hint, choices=choices, validate_choice=False)
+    if kind is Datatype.MULTIVALUELIST:
+        return SelectMultipleField(
+            label, description=hint,
+            choices=[SelectChoice(v["key"], v["name"]) for v in attribute.values],
+            validate_choice=False, widget=ListWidget(prefix_label=False),
+            option_widget=CheckboxInput())
+    if kind is Datatype.TEXT:
+        return TextAreaField(label, description=hint,
+                             render_kw={"rows": 4, "maxlength": TEXT_MAX})
+    if kind is Datatype.NUMBER:
+        return StringField(label, description=hint or _l("Un número, por ejemplo 3 o 2,5."),
+                           render_kw={"inputmode": "decimal", "maxlength": 30})
+    if kind is Datatype.DATETIME:
+        return StringField(label, description=hint, render_kw={"type": "datetime-local"})
+    return StringField(label, description=hint, render_kw={"maxlength": STRING_MAX})
+
+
+def attribute_field_name(code: str) -> str:
+    return f"attr_{code}"
+
+
+def submit_form_class(category: Category | None) -> type[SubmitRequestForm]:
+    """The submission form with one field per question of ``category``."""
+    attributes = [a for a in (category.attributes if category else []) if a.variable]
+    if not attributes:
+        return SubmitRequestForm
+    fields = {attribute_field_name(a.code): _attribute_field(a) for a in attributes}
+    return type("SubmitRequestWithAttributesForm", (SubmitRequestForm,), fields)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Category, Department, Macrosector
-from app.channels.forms import SubmitRequestForm, TrackForm
+from app.channels.forms import TrackForm, attribute_field_name, submit_form_class
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
@@ -24,6 +25,7 @@ def _active_categories() -> list[Category]:
         sa.select(Category).join(Category.department)
         .where(Category.active, Department.active)
         .order_by(Department.name, Category.name)
+        .options(selectinload(Category.attributes))
     ))
 
 
@@ -37,10 +39,33 @@ def home():
                            track_form=TrackForm())
 
 
+def _chosen_category(categories: list[Category]) -> Category | None:
+    """The category picked on the form (POST) or given in ``?categoria=`` (GET)."""
+    if request.method == "POST":
+        raw = request.form.get("category", "")
+        return next((c for c in categories if str(c.id) == raw), None)
+    slug = request.args.get("categoria")
+    return next((c for c in categories if c.slug == slug), None) if slug else None
+
+
+def _attribute_answers(form, category: Category | None) -> dict[str, object]:
+    if category is None:
+        return {}
+    return {a.code: form[attribute_field_name(a.code)].data
+            for a in category.attributes if a.variable}
+
+
 @bp.route("/solicitudes/nueva", methods=["GET", "POST"])
 def submit():
-    form = SubmitRequestForm()
+    """The request form; the chosen category's own questions appear in it.
+
+    Without JavaScript, changing the category and pressing «Ver preguntas»
+    shows the new category's questions, keeping everything typed. The same
+    button pressed with the category unchanged (e.g. by Enter) submits.
+    """
     categories = _active_categories()
+    chosen = _chosen_category(categories)
+    form = submit_form_class(chosen)()
     form.category.choices = [("", _("Elige una opción"))] + [
         (c.id, f"{c.name} ({c.department.name})") for c in categories
     ]
@@ -48,10 +73,17 @@ def submit():
     form.macrosector.choices = [("", _("No sé / prefiero no decir"))] + [
         (m.id, m.name) for m in macrosectors
     ]
-    if request.method == "GET" and (slug := request.args.get("categoria")):
-        match = next((c for c in categories if c.slug == slug), None)
-        form.category.data = match.id if match else None
+    if request.method == "GET" and chosen is not None:
+        form.category.data = chosen.id
+    shown = str(chosen.id) if chosen else ""
+    refresh = (request.method == "POST" and request.form.get("accion") == "preguntas"
+               and form.shown_category.data != shown)
+    form.shown_category.data = shown
 
+    if refresh:
+        return render_template("resident/submit.html", form=form, category=chosen,
+                               any_attributes=any(c.attributes for c in categories),
+                               refreshed=True)
     if form.validate_on_submit():
         category = db.session.get(Category, form.category.data) if form.category.data else None
         macrosector = (db.session.get(Macrosector, form.macrosector.data)
@@ -67,15 +99,20 @@ def submit():
                 consent=form.consent.data,
                 address=form.address.data,
                 macrosector=macrosector,
+                attributes=_attribute_answers(form, chosen),
             )
         except ValidationFailed as error:
             db.session.rollback()
+            error.field_errors = {
+                attribute_field_name(k.split(".", 1)[1]) if k.startswith("attributes.") else k: v
+                for k, v in error.field_errors.items()}
             apply_domain_errors(form, error)
         else:
             db.session.commit()
             return redirect(url_for(".confirmation", code=ticket.formatted_tracking_code))
     status = 422 if request.method == "POST" else 200
-    return render_template("resident/submit.html", form=form), status
+    return render_template("resident/submit.html", form=form, category=chosen,
+                           any_attributes=any(c.attributes for c in categories)), status
 
 
 def _ticket_by_code_or_404(code: str) -> Ticket:

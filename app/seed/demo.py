@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.accounts.services import create_user
+from app.catalog.attributes import Datatype, define_attribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.database import utcnow
 from app.surveys.demo import seed_surveys
@@ -113,6 +114,45 @@ CATALOGUE = {
     ]),
 }
 
+# Open311 keywords of some categories.
+KEYWORDS = {
+    "luminaria": "alumbrado, poste, foco, luz",
+    "bache": "hoyo, calle, pavimento",
+    "microbasural": "basura, escombros, ratones",
+    "ruidos": "fiesta, música, taller",
+    "vehiculo-abandonado": "auto, patente, chatarra",
+}
+
+# Custom attributes: category slug -> [(code, question, datatype, required, hint, values)].
+ATTRIBUTES = {
+    "luminaria": [
+        ("tipo", "¿Qué pasa con la luminaria?", Datatype.SINGLEVALUELIST, True, None,
+         [("apagada", "Está apagada"), ("intermitente", "Se prende y apaga"),
+          ("encendida-dia", "Está encendida de día"), ("danada", "Está dañada o caída")]),
+        ("poste", "Número del poste, si lo ve", Datatype.STRING, False,
+         "Está pintado en el poste, por ejemplo 12345-A.", []),
+    ],
+    "bache": [
+        ("tamano", "¿Qué tan grande es?", Datatype.SINGLEVALUELIST, True, None,
+         [("chico", "Menos de 30 cm"), ("mediano", "Entre 30 cm y 1 m"),
+          ("grande", "Más de 1 m")]),
+        ("riesgos", "¿A quién pone en riesgo?", Datatype.MULTIVALUELIST, False,
+         "Puede marcar varias.",
+         [("autos", "Autos"), ("bicicletas", "Bicicletas"), ("peatones", "Peatones")]),
+    ],
+    "ruidos": [
+        ("desde", "¿Desde cuándo ocurre?", Datatype.DATETIME, False,
+         "Fecha y hora aproximada.", []),
+        ("noches", "¿Cuántas noches a la semana?", Datatype.NUMBER, False, None, []),
+    ],
+    "vehiculo-abandonado": [
+        ("patente", "Patente del vehículo, si la tiene", Datatype.STRING, False,
+         "Por ejemplo: AB CD 12.", []),
+        ("detalle", "Estado del vehículo", Datatype.TEXT, False,
+         "Si está desarmado, quemado o con vidrios rotos.", []),
+    ],
+}
+
 STREETS = ["Av. Grecia", "Av. Tobalaba", "Av. José Arrieta", "Av. Las Parcelas",
            "Av. Consistorial", "Av. Quilín", "Av. Departamental", "Los Presidentes",
            "Antupirén", "Valle Hermoso", "Diagonal Las Torres", "Av. Sánchez Fontecilla"]
@@ -186,10 +226,16 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
             category = Category(name=name, slug=slug, description=description,
                                 department=department, visibility=Visibility(visibility),
                                 allows_anonymous=slug in {"microbasural", "ruidos", "humo"})
+            category.keywords = KEYWORDS.get(slug, "")
             session.add(category)
             categories.append(category)
             samples[slug] = texts
     session.flush()
+    for category in categories:
+        for code, question, datatype, required, hint, values in ATTRIBUTES.get(category.slug, []):
+            define_attribute(session, category, code=code, description=question,
+                             datatype=datatype, required=required, datatype_description=hint,
+                             values=values)
     macrosectors = list(session.scalars(sa.select(Macrosector)))
 
     staff_by_department: dict[int, list[User]] = {}
@@ -224,6 +270,8 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
             macrosector=rng.choice(macrosectors),
             created_by=agent if channel in (Channel.PHONE, Channel.COUNTER) else None,
             now=created, notify=False,
+            attributes={a.code: rng.choice(a.values)["key"] for a in category.attributes
+                        if a.datatype is Datatype.SINGLEVALUELIST},
         )
         _play_history(session, rng, ticket, agent, created, now)
         summary.requests += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,11 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
+from app.catalog.attributes import clean_values
 from app.catalog.models import Category, Macrosector
 from app.catalog.routing import route
 from app.database import utcnow
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_confirmation
+from app.tickets.attributes import store_values
 from app.tickets.contact import ResidentContact, normalize_email, normalize_rut
 from app.tickets.models import (
     ActorKind,
@@ -34,6 +37,7 @@ DESCRIPTION_MAX = 4000
 ADDRESS_MAX = 300
 NAME_MAX = 120
 PHONE_MAX = 40
+MEDIA_URL_MAX = 500
 LOCAL_TZ = ZoneInfo("America/Santiago")
 
 
@@ -52,20 +56,27 @@ def submit(
     created_by: User | None = None,
     now: datetime | None = None,
     notify: bool = True,
+    attributes: Mapping[str, object] | None = None,
+    media_url: str | None = None,
 ) -> Ticket:
     """Create a request: validate, number, route, record, and queue the confirmation.
 
     Flushes but never commits. ``created_by`` is the staff member entering
     the request for a resident (phone, counter). ``notify=False`` skips the
-    confirmation email, for imports of past requests.
+    confirmation email, for imports of past requests. ``attributes`` are the
+    answers to the category's custom attributes by code (see
+    ``catalog.attributes.clean_values``); None means the channel cannot ask
+    them, so required ones are not enforced. ``media_url`` is an http(s) link.
 
     :raise ValidationFailed: with per-field messages when the input breaks a
         rule (unknown or inactive category, empty or over-long text, invalid
-        email or RUT, no consent, anonymous where not allowed, bad coordinates).
+        email or RUT, no consent, anonymous where not allowed, bad coordinates,
+        attribute answers that do not fit, a malformed media URL).
     """
     now = now or utcnow()
     description = (description or "").strip()
     address = (address or "").strip() or None
+    media_url = (media_url or "").strip() or None
     errors: dict[str, list[str]] = {}
 
     if category is None or not category.active or not category.department.active:
@@ -86,6 +97,14 @@ def submit(
         errors["latitude"] = [_("Indica latitud y longitud, o ninguna de las dos.")]
     elif latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         errors["latitude"] = [_("Las coordenadas no son válidas.")]
+    attribute_values: dict[str, object] = {}
+    if "category" not in errors:
+        attribute_values, attribute_errors = clean_values(category, attributes)
+        errors.update(attribute_errors)
+    if media_url and (len(media_url) > MEDIA_URL_MAX
+                      or not media_url.lower().startswith(("http://", "https://"))
+                      or any(c.isspace() for c in media_url)):
+        errors["media_url"] = [_("El enlace debe ser una dirección http(s) válida.")]
     if not consent and created_by is None:
         errors["consent"] = [
             _("Necesitamos tu autorización para usar tus datos en esta solicitud.")
@@ -119,6 +138,7 @@ def submit(
         latitude=latitude,
         longitude=longitude,
         macrosector=macrosector,
+        media_url=media_url,
         contact_name=contact.name,
         contact_email=contact.email,
         contact_phone=contact.phone,
@@ -142,6 +162,7 @@ def submit(
         created_at=now,
     ))
     session.flush()
+    store_values(session, ticket, attribute_values)
     if notify:
         queue_confirmation(session, ticket, now=now)
     return ticket

@@ -135,6 +135,8 @@ class Ticket(db.Model):
     macrosector_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("macrosectors.id")
     )
+    # A link to a photo or video given by the channel (Open311 media_url).
+    media_url: Mapped[str | None] = mapped_column(sa.String(500))
 
     contact_name: Mapped[str | None] = mapped_column(sa.String(120))
     contact_email: Mapped[str | None] = mapped_column(sa.String(254))
