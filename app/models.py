@@ -17,6 +17,7 @@ from app.surveys.models import (
     SurveyQuestion,
     SurveySubmission,
 )
+from app.tickets.attachments import Attachment
 from app.tickets.attributes import TicketAttributeValue
 from app.tickets.models import (
     ActorKind,
@@ -30,7 +31,7 @@ from app.tickets.models import (
 )
 
 __all__ = [
-    "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
+    "ActorKind", "ApiKey", "Attachment", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
     "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
