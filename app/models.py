@@ -31,7 +31,8 @@ from app.tickets.models import (
 )
 
 __all__ = [
-    "ActorKind", "ApiKey", "Attachment", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
+    "Attachment",
+    "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
     "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",

@@ -66,6 +66,8 @@ class Kind(enum.StrEnum):
 CONTENT_TYPES = {Kind.JPEG: "image/jpeg", Kind.PNG: "image/png", Kind.WEBP: "image/webp",
                  Kind.PDF: "application/pdf"}
 EXTENSIONS = {Kind.JPEG: ".jpg", Kind.PNG: ".png", Kind.WEBP: ".webp", Kind.PDF: ".pdf"}
+# For the file inputs' ``accept`` (a hint to the browser; the content decides).
+ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif,application/pdf"
 # Pillow format name -> what we store. GIF becomes PNG (first frame): animations
 # add nothing to a report and PNG keeps it lossless.
 _IMAGE_FORMATS = {"JPEG": Kind.JPEG, "PNG": Kind.PNG, "WEBP": Kind.WEBP, "GIF": Kind.PNG,
