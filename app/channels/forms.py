@@ -64,8 +64,8 @@ class CounterRequestForm(SubmitRequestForm):
     """Staff entering a request for a resident by phone or at the counter."""
 
     channel = RadioField(_l("¿Cómo llegó la solicitud?"),
-                         choices=[("counter", _l("Atención presencial (mesón)")),
-                                  ("phone", _l("Teléfono"))],
+                         choices=[("counter", _l("En persona, en la oficina")),
+                                  ("phone", _l("Por teléfono"))],
                          default="counter", validate_choice=False)
     consent = BooleanField(_l("El vecino/a autoriza el uso de sus datos para gestionar y "
                               "responder esta solicitud"),
