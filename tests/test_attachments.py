@@ -322,3 +322,29 @@ def test_body_over_the_total_limit_gets_a_spanish_page(client, app, monkeypatch)
     assert response.status_code == 413
     assert "demasiado" in text_of(response.get_data(as_text=True))
 
+
+
+@pytest.mark.parametrize("files, message", [
+    ([(PDF, f"doc{i}.pdf") for i in range(6)], "como máximo 5 archivos"),
+    ([(PDF + b"x" * 2000, "grande.pdf")], "pesa más de"),
+    ([(b"GIF89a not really", "mal.gif")], "mal.gif"),
+])
+def test_resident_form_file_limits_are_explained_and_nothing_is_saved(
+        client, app, database, uploads, monkeypatch, files, message):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 1500)
+    with database() as session:
+        category = make_category(session)
+        session.commit()
+        category_id = category.id
+    response = client.post("/solicitudes/nueva", content_type="multipart/form-data",
+                           data=form_data(client, category=str(category_id), attachments=[
+                               (io.BytesIO(data), name) for data, name in files]))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = text_of(error_summary(html))
+    assert message in summary and "Vuelve a elegir los archivos" in summary
+    assert 'href="#attachments"' in error_summary(html)
+    assert "Microbasural en la esquina." in html
+    assert stored_files(uploads) == []
+    with database() as session:
+        assert count(session, Ticket) == 0

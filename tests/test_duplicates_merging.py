@@ -232,6 +232,8 @@ def test_staff_page_suggests_the_duplicate_and_merges_it(client, database, web_p
     assert "Posibles duplicadas" in page
     assert f"N° {web_pair['survivor_number']}" in text_of(page)
     assert "Misma dirección" in page
+    prefilled = client.get(url, query_string={"unir": web_pair["survivor_number"]})
+    assert f'value="{web_pair["survivor_number"]}"' in prefilled.get_data(as_text=True)
     response = client.post(f"{url}/unir", data={
         "merge-csrf_token": csrf_token_from(page), "merge-target": web_pair["survivor_number"],
         "merge-reason": "Mismo poste, misma dirección."})

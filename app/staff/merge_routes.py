@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, flash, redirect, render_template, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -28,7 +28,8 @@ def similar_requests(ticket: Ticket):
 
 
 def merge_form(form: MergeForm | None = None) -> MergeForm:
-    return form or MergeForm(formdata=None)
+    """The merge form; «Unir a esta» links prefill the number with ``?unir=``."""
+    return form or MergeForm(formdata=None, target=request.args.get("unir", "")[:20])
 
 
 @bp.post("/<int:ticket_id>/unir")
