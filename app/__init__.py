@@ -89,6 +89,15 @@ def register_blueprints(app: Flask) -> None:
 
     init_surveys(app)  # its blueprints, template helpers and CLI
 
+    # Counter/phone entry, attachments, duplicates and merging.
+    from app.channels.counter import bp as counter_bp
+    from app.staff.attachment_routes import init_app as init_attachments
+    from app.staff.merge_routes import init_app as init_merging
+
+    app.register_blueprint(counter_bp)
+    init_attachments(app)
+    init_merging(app)
+
     from app.api import init_app as init_api
     from app.open311 import init_app as init_open311
 

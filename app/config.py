@@ -120,6 +120,16 @@ def load_config(instance_path: Path) -> dict:
         "OPEN311_CONTACT": os.environ.get("OPEN311_CONTACT", ""),
         "OPEN311_KEY_SERVICE": os.environ.get("OPEN311_KEY_SERVICE", ""),
         "OPEN311_PUBLISH_DESCRIPTIONS": _env_bool("OPEN311_PUBLISH_DESCRIPTIONS", True),
+        # Attachments, duplicates and merging (tickets.attachments, tickets.duplicates).
+        "UPLOADS_DIR": os.environ.get("UPLOADS_DIR") or str(instance_path / "uploads"),
+        "ATTACHMENT_MAX_BYTES": _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        "ATTACHMENT_MAX_COUNT": _env_int("ATTACHMENT_MAX_COUNT", 5),
+        "ATTACHMENT_MAX_PIXELS": _env_int("ATTACHMENT_MAX_PIXELS", 40_000_000),
+        "MAX_CONTENT_LENGTH": _env_int(
+            "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024) * _env_int("ATTACHMENT_MAX_COUNT", 5)
+        + 1024 * 1024,  # the whole form: every file at its maximum, plus the text fields
+        "DUPLICATE_DISTANCE_METERS": _env_int("DUPLICATE_DISTANCE_METERS", 150),
+        "DUPLICATE_WINDOW_DAYS": _env_int("DUPLICATE_WINDOW_DAYS", 90),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -68,6 +68,13 @@ def init_app(app: Flask) -> None:
         return _page(405, _("Acción no permitida"),
                      _("Esta página no admite esa acción."), error)
 
+    @app.errorhandler(413)
+    def too_large(_error):
+        limit = current_app.config.get("ATTACHMENT_MAX_BYTES", 0) // (1024 * 1024)
+        return _page(413, _("Los archivos son demasiado grandes"),
+                     _("Lo que enviaste supera el tamaño permitido (%(mb)d MB por archivo). "
+                       "Vuelve atrás, elige archivos más livianos y envía otra vez.", mb=limit))
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()

@@ -17,6 +17,7 @@ from app.surveys.models import (
     SurveyQuestion,
     SurveySubmission,
 )
+from app.tickets.attachments import Attachment
 from app.tickets.attributes import TicketAttributeValue
 from app.tickets.models import (
     ActorKind,
@@ -30,6 +31,7 @@ from app.tickets.models import (
 )
 
 __all__ = [
+    "Attachment",
     "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
     "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",

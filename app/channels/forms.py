@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
+    MultipleFileField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -18,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.catalog.attributes import STRING_MAX, TEXT_MAX, CategoryAttribute, Datatype
 from app.catalog.models import Category
 from app.forms import int_or_none
+from app.tickets.attachments import ACCEPTED_TYPES
 from app.tickets.intake import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX, PHONE_MAX
 
 
@@ -52,6 +55,32 @@ class SubmitRequestForm(FlaskForm):
     shown_category = HiddenField()
     consent = BooleanField(_l("Autorizo a la municipalidad a usar estos datos solo para "
                               "gestionar y responder esta solicitud."))
+    attachments = MultipleFileField(
+        _l("Fotos o documentos (opcional)"),
+        render_kw={"accept": ACCEPTED_TYPES})
+
+
+class CounterRequestForm(SubmitRequestForm):
+    """Staff entering a request for a resident by phone or at the counter."""
+
+    channel = RadioField(_l("¿Cómo llegó la solicitud?"),
+                         choices=[("counter", _l("En persona, en la oficina")),
+                                  ("phone", _l("Por teléfono"))],
+                         default="counter", validate_choice=False)
+    consent = BooleanField(_l("El vecino/a autoriza el uso de sus datos para gestionar y "
+                              "responder esta solicitud"),
+                           description=_l("Pregúntale antes de anotar sus datos de "
+                                          "contacto. Sin datos de contacto no hace falta."))
+
+
+class LookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search that changes nothing
+
+    buscar = StringField(_l("Correo, teléfono o RUT del vecino/a"),
+                         description=_l("Por ejemplo: vecina@correo.cl, +56 9 1234 5678 "
+                                        "o 12.345.678-5."),
+                         render_kw={"maxlength": 254, "autocomplete": "off"})
 
 
 class TrackForm(FlaskForm):
@@ -95,10 +124,12 @@ def attribute_field_name(code: str) -> str:
     return f"attr_{code}"
 
 
-def submit_form_class(category: Category | None) -> type[SubmitRequestForm]:
-    """The submission form with one field per question of ``category``."""
+def submit_form_class(category: Category | None,
+                      base: type[SubmitRequestForm] = SubmitRequestForm
+                      ) -> type[SubmitRequestForm]:
+    """The submission form (``base``) with one field per question of ``category``."""
     attributes = [a for a in (category.attributes if category else []) if a.variable]
     if not attributes:
-        return SubmitRequestForm
+        return base
     fields = {attribute_field_name(a.code): _attribute_field(a) for a in attributes}
-    return type("SubmitRequestWithAttributesForm", (SubmitRequestForm,), fields)
+    return type(f"{base.__name__}WithAttributes", (base,), fields)

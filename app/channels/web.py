@@ -9,10 +9,12 @@ from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Category, Department, Macrosector
 from app.channels.forms import TrackForm, attribute_field_name, submit_form_class
+from app.channels.uploads import attach_uploads, read_uploads, reselect_message
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
 from app.tickets import intake
+from app.tickets.attachments import limits_hint
 from app.tickets.contact import ResidentContact
 from app.tickets.models import Channel, Ticket
 from app.tickets.tracking import InvalidTrackingCode, format_code, normalize_code
@@ -80,7 +82,11 @@ def submit():
                and form.shown_category.data != shown)
     form.shown_category.data = shown
 
+    form.attachments.description = limits_hint()
+    chose_files = any(f.filename for f in request.files.getlist("attachments"))
     if refresh:
+        if chose_files:
+            form.form_errors.append(reselect_message())
         return render_template("resident/submit.html", form=form, category=chosen,
                                any_attributes=any(c.attributes for c in categories),
                                refreshed=True)
@@ -89,6 +95,7 @@ def submit():
         macrosector = (db.session.get(Macrosector, form.macrosector.data)
                        if form.macrosector.data else None)
         try:
+            uploads = read_uploads(request.files.getlist("attachments"))
             ticket = intake.submit(
                 db.session,
                 category=category,
@@ -101,12 +108,16 @@ def submit():
                 macrosector=macrosector,
                 attributes=_attribute_answers(form, chosen),
             )
+            # The resident's own files: shown on their status page (public).
+            attach_uploads(db.session, ticket, uploads, public=True, channel=Channel.WEB)
         except ValidationFailed as error:
-            db.session.rollback()
+            db.session.rollback()  # also deletes files already stored (attachments)
             error.field_errors = {
                 attribute_field_name(k.split(".", 1)[1]) if k.startswith("attributes.") else k: v
                 for k, v in error.field_errors.items()}
             apply_domain_errors(form, error)
+            if chose_files:
+                form.form_errors.append(reselect_message())
         else:
             db.session.commit()
             return redirect(url_for(".confirmation", code=ticket.formatted_tracking_code))

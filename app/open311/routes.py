@@ -349,8 +349,9 @@ def request_record(ticket: Ticket, *, extensions: bool) -> dict:
             "channel": ticket.channel.value,
             "status": ticket.status.value,
             "duplicate": ticket.status is Status.DUPLICATE,
-            # Set once merging of duplicates records the surviving request.
-            "parent_service_request_id": None,
+            # The request this one was merged into (tickets.merging).
+            "parent_service_request_id": (ticket.duplicate_of.public_number
+                                          if ticket.duplicate_of else None),
         }
         record["notes"] = _notes(ticket)
     return record
@@ -428,7 +429,7 @@ def list_requests(fmt: str):
              .offset((page - 1) * page_size).limit(page_size))
     extensions = _extensions()
     if extensions:
-        query = query.options(selectinload(Ticket.events))
+        query = query.options(selectinload(Ticket.events), selectinload(Ticket.duplicate_of))
     tickets = db.session.scalars(query).all()
     return respond(fmt, "service_requests",
                    [request_record(t, extensions=extensions) for t in tickets])

@@ -18,6 +18,7 @@ from app.database import utcnow
 from app.domain import DomainError
 from app.notifications.emails import queue_status_change
 from app.surveys.invitations import invite_after_resolution
+from app.tickets.followers import queue_follower_updates
 from app.tickets.models import (
     ActorKind,
     EventKind,
@@ -130,4 +131,6 @@ def transition(
             notify and visible_to_resident and ticket.contact_email))
     if notify and visible_to_resident:
         queue_status_change(session, ticket, event, now=now)
+        # Residents whose requests were merged into this one (tickets.merging).
+        queue_follower_updates(session, ticket, event, now=now)
     return event

@@ -85,6 +85,8 @@ class EventKind(enum.StrEnum):
     INTERNAL_NOTE = "internal_note"
     REASSIGNED = "reassigned"
     SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
+    MERGED = "merged"  # a duplicate was merged into a request (tickets.merging)
+    ATTACHMENT_ADDED = "attachment_added"  # a file was attached (tickets.attachments)
 
 
 class ActorKind(enum.StrEnum):
@@ -145,6 +147,9 @@ class Ticket(db.Model):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff member who entered the request on a resident's behalf.
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The surviving request this one was merged into (tickets.merging).
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tickets.id"), index=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -158,6 +163,10 @@ class Ticket(db.Model):
     department: Mapped[Department] = relationship()
     macrosector: Mapped[Macrosector | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+    duplicate_of: Mapped[Ticket | None] = relationship(
+        remote_side="Ticket.id", back_populates="duplicates")
+    duplicates: Mapped[list[Ticket]] = relationship(
+        back_populates="duplicate_of", order_by="Ticket.id")
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id",
         cascade="all, delete-orphan",

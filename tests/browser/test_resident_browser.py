@@ -79,6 +79,7 @@ def test_resident_submits_and_tracks_by_keyboard(app, open_page, screenshot, wid
     tab_to(page, "address")
     page.keyboard.type("Los Aromos 1234")
     tab_to(page, "macrosector")
+    tab_to(page, "attachments")  # the optional photos or documents
     tab_to(page, "name")
     page.keyboard.type("Rosa Pérez")
     tab_to(page, "email")
