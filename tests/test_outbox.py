@@ -23,7 +23,7 @@ def test_queued_email_is_delivered_to_a_real_smtp_server(session, smtp_server):
     [received] = smtp_server.messages
     assert received["To"] == "rosa@example.cl"
     assert received["Subject"] == message.subject
-    assert "Código de seguimiento" in received.get_content()
+    assert "Código de seguimiento" in received.get_body(("plain",)).get_content()
     session.refresh(message)
     assert message.status is OutboxStatus.SENT
     assert message.sent_at is not None and message.attempts == 1

@@ -142,7 +142,7 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    for _ in range(limit):
+    for _attempt in range(limit):
         message = session.scalar(query)
         if message is None:
             break
