@@ -91,7 +91,8 @@ def save_preference(session: Session, user: User, *, new_ticket: NewTicketMode,
                     now: datetime | None = None) -> StaffNotificationPreference:
     """Store the user's choices. Flushes, never commits.
 
-    Switching to a digest starts it now, so the first one does not list
+    Choosing a digest when none was running (switching from another mode, or
+    the first digest ever) starts it now, so the first one does not list
     requests the user was already told about one by one.
     """
     now = now or utcnow()
@@ -99,7 +100,8 @@ def save_preference(session: Session, user: User, *, new_ticket: NewTicketMode,
     if preference is None:
         preference = StaffNotificationPreference(user_id=user.id, **DEFAULTS)
         session.add(preference)
-    if new_ticket.is_digest and not preference.new_ticket.is_digest:
+    if new_ticket.is_digest and (preference.last_digest_at is None
+                                 or not preference.new_ticket.is_digest):
         preference.last_digest_at = now
     preference.new_ticket = new_ticket
     preference.assigned = assigned
