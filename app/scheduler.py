@@ -134,7 +134,7 @@ def _in_app_context(app: Flask, job: Callable[[], object]) -> Callable[[], None]
             finally:
                 db.session.remove()
 
-    run.__name__ = job.__name__
+    run.__name__ = run.__qualname__ = job.__name__  # APScheduler logs it by this name
     return run
 
 
@@ -200,6 +200,8 @@ def run_command() -> None:
     """
     app = current_app._get_current_object()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Jobs log what they did; APScheduler's per-run lines would drown that out.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     lock = SchedulerLock(db.engine)
     lost_lock = False
     try:
