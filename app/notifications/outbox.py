@@ -182,3 +182,23 @@ def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
     message.sent_at = now
     message.last_error = None
     report.sent += 1
+
+
+def retry_failed(session: Session, ids: list[int] | None = None, *,
+                 now: datetime | None = None) -> int:
+    """Put ``failed`` messages (all, or those in ``ids``) back in the queue, due now.
+
+    Their attempt count restarts, so they get the full backoff again; the last
+    error stays until a delivery succeeds. Flushes, never commits. Returns how
+    many were requeued.
+    """
+    now = now or utcnow()
+    query = (sa.update(OutboxMessage)
+             .where(OutboxMessage.status == OutboxStatus.FAILED)
+             .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+             .execution_options(synchronize_session=False))
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(ids))
+    count = session.execute(query).rowcount
+    session.flush()
+    return count
