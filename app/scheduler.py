@@ -204,6 +204,7 @@ def run_command() -> None:
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     lock = SchedulerLock(db.engine)
     lost_lock = False
+    scheduler: BlockingScheduler | None = None
     try:
         if lock.supported:
             wait_for_lock(lock, app.config["SCHEDULER_LOCK_RETRY_SECONDS"])
@@ -230,7 +231,8 @@ def run_command() -> None:
                  ", ".join(job.id for job in scheduler.get_jobs()))
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        pass
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=True)  # let running jobs finish while we hold the lock
     finally:
         lock.release()
         log.info("scheduler stopped")

@@ -320,3 +320,12 @@ def test_resident_contact_with_no_email_still_notifies_staff(session, team):
     make_ticket(session, team["category"], email=None,
                 contact=ResidentContact(name="Rosa", phone="+56 9 1234 5678"))
     assert len(_outbox_to(session, team["agent"].email, "staff_new_ticket")) == 1
+
+
+def test_unusable_department_address_is_logged_and_does_not_break_the_caller(session,
+                                                                           caplog):
+    department = make_department(session, email="jefa@muni.cl, otra@muni.cl")
+    ticket = make_ticket(session, make_category(session, department))
+    assert notify_sla_breach(session, ticket, now=utcnow()) == 0
+    assert "unusable address" in caplog.text
+    assert _outbox_to(session, "jefa@muni.cl, otra@muni.cl") == []

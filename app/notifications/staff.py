@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User, department_membership
-from app.notifications.outbox import enqueue
+from app.notifications.outbox import UnsafeRecipient, enqueue
 from app.notifications.preferences import (
     NewTicketMode,
     NoticeKind,
@@ -61,15 +61,26 @@ def _members(session: Session, department_id: int, roles: tuple[Role, ...] | Non
 
 
 def _queue(session: Session, *, recipient: str, subject: str, template: str,
-           ticket: Ticket | None, now: datetime, **context) -> None:
-    enqueue(
-        session, recipient=recipient, subject=subject, template=template,
-        ticket_id=ticket.id if ticket is not None else None, now=now,
-        context={"ticket": ticket, "municipality": current_app.config["MUNICIPALITY_NAME"],
-                 "preferences_url": _preferences_url(),
-                 "staff_url": staff_ticket_url(ticket) if ticket is not None else None,
-                 **context},
-    )
+           ticket: Ticket | None, now: datetime, **context) -> int:
+    """Queue one staff email; 0 (logged, not raised) for an unusable address.
+
+    A bad staff or department address must not undo the resident's request
+    or the sweep that triggered the notice.
+    """
+    try:
+        enqueue(
+            session, recipient=recipient, subject=subject, template=template,
+            ticket_id=ticket.id if ticket is not None else None, now=now,
+            context={"ticket": ticket,
+                     "municipality": current_app.config["MUNICIPALITY_NAME"],
+                     "preferences_url": _preferences_url(),
+                     "staff_url": staff_ticket_url(ticket) if ticket is not None else None,
+                     **context},
+        )
+    except UnsafeRecipient:
+        log.warning("staff email %s not queued: unusable address %r", template, recipient)
+        return 0
+    return 1
 
 
 def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int:
@@ -84,11 +95,11 @@ def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int
             continue
         if ticket.created_by_id == user.id:
             continue
-        _queue(session, recipient=user.email, ticket=ticket, now=now,
-               template="staff_new_ticket",
-               subject=_("Solicitud nueva %(number)s: %(category)s",
-                         number=ticket.public_number, category=ticket.category.name))
-        queued += 1
+        queued += _queue(session, recipient=user.email, ticket=ticket, now=now,
+                         template="staff_new_ticket",
+                         subject=_("Solicitud nueva %(number)s: %(category)s",
+                                   number=ticket.public_number,
+                                   category=ticket.category.name))
     return queued
 
 
@@ -97,10 +108,10 @@ def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
     """Tell ``assignee`` a request was assigned to them, unless they opted out."""
     if not assignee.active or not preference_for(session, assignee).wants(NoticeKind.ASSIGNED):
         return 0
-    _queue(session, recipient=assignee.email, ticket=ticket, now=now,
-           template="staff_assigned", assignee=assignee,
-           subject=_("Se te asignó la solicitud %(number)s", number=ticket.public_number))
-    return 1
+    return _queue(session, recipient=assignee.email, ticket=ticket, now=now,
+                  template="staff_assigned", assignee=assignee,
+                  subject=_("Se te asignó la solicitud %(number)s",
+                            number=ticket.public_number))
 
 
 def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime) -> int:
@@ -110,11 +121,10 @@ def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime) -> in
                                      (Role.AGENT, Role.SUPERVISOR)):
         if not preference.wants(NoticeKind.SLA_WARNING):
             continue
-        _queue(session, recipient=user.email, ticket=ticket, now=now,
-               template="staff_sla_warning",
-               subject=_("Plazo por vencer: solicitud %(number)s",
-                         number=ticket.public_number))
-        queued += 1
+        queued += _queue(session, recipient=user.email, ticket=ticket, now=now,
+                         template="staff_sla_warning",
+                         subject=_("Plazo por vencer: solicitud %(number)s",
+                                   number=ticket.public_number))
     return queued
 
 
@@ -133,11 +143,11 @@ def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime) -> int
     if not recipients:
         log.warning("SLA breach of %s: department %s has no supervisor or email",
                     ticket.public_number, ticket.department.slug)
-    for recipient in recipients:
-        _queue(session, recipient=recipient, ticket=ticket, now=now,
-               template="staff_sla_breach",
-               subject=_("Plazo vencido: solicitud %(number)s", number=ticket.public_number))
-    return len(recipients)
+    return sum(_queue(session, recipient=recipient, ticket=ticket, now=now,
+                      template="staff_sla_breach",
+                      subject=_("Plazo vencido: solicitud %(number)s",
+                                number=ticket.public_number))
+               for recipient in recipients)
 
 
 def _claim_digest(session: Session, user: User, previous: datetime | None,
@@ -202,12 +212,12 @@ def send_staff_digests(session: Session, now: datetime) -> int:
             continue
         shown = tickets[:DIGEST_MAX_ITEMS]
         more = len(tickets) > DIGEST_MAX_ITEMS
-        _queue(session, recipient=user.email, ticket=None, now=now, template="staff_digest",
-               tickets=shown, more=more, since=start,
-               base_url=current_app.config["PUBLIC_BASE_URL"],
-               subject=ngettext("Resumen: %(num)d solicitud nueva en tus departamentos",
-                                "Resumen: %(num)d solicitudes nuevas en tus departamentos",
-                                len(shown)))
-        queued += 1
+        queued += _queue(
+            session, recipient=user.email, ticket=None, now=now, template="staff_digest",
+            tickets=shown, more=more, since=start,
+            base_url=current_app.config["PUBLIC_BASE_URL"],
+            subject=ngettext("Resumen: %(num)d solicitud nueva en tus departamentos",
+                             "Resumen: %(num)d solicitudes nuevas en tus departamentos",
+                             len(shown)))
     session.flush()
     return queued
