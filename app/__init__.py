@@ -85,6 +85,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
 
+    from app.notifications.routes import bp as notifications_bp
+
+    app.register_blueprint(notifications_bp)  # "Mis avisos" (/gestion/avisos)
+
     from app.surveys import init_app as init_surveys
 
     init_surveys(app)  # its blueprints, template helpers and CLI

@@ -100,6 +100,9 @@ def load_config(instance_path: Path) -> dict:
         "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
         "OUTBOX_INTERVAL_SECONDS": _env_int("OUTBOX_INTERVAL_SECONDS", 15),
         "QUEUE_PAGE_SIZE": _env_int("QUEUE_PAGE_SIZE", 25),
+        # Scheduler process and staff notifications (app/scheduler.py, notifications.staff).
+        "SCHEDULER_LOCK_RETRY_SECONDS": _env_int("SCHEDULER_LOCK_RETRY_SECONDS", 5),
+        "STAFF_DIGEST_INTERVAL_SECONDS": _env_int("STAFF_DIGEST_INTERVAL_SECONDS", 3600),
         # Satisfaction surveys (app/surveys).
         "SURVEY_LINK_DAYS": _env_int("SURVEY_LINK_DAYS", 30),
         "SURVEY_REMINDER_DAYS": _env_int("SURVEY_REMINDER_DAYS", 3),

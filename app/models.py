@@ -8,6 +8,7 @@ from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.notifications.preferences import StaffNotificationPreference
 from app.surveys.models import (
     ResolutionSurvey,
     Survey,
@@ -38,6 +39,7 @@ __all__ = [
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
     "SurveyQuestion", "SurveySubmission",
+    "StaffNotificationPreference",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

@@ -3,23 +3,122 @@
 Web workers never run jobs. The only exception is the embedded single-process
 mode (``flask serve``), which runs the same jobs in a background thread and
 says so in the log.
+
+On PostgreSQL the process first takes a session-level advisory lock
+(``SCHEDULER_LOCK_KEY``) on a connection of its own, held for its whole life;
+a second copy (another host, a restart overlapping the old one) waits,
+retrying every ``SCHEDULER_LOCK_RETRY_SECONDS``, and runs nothing until it
+gets the lock. The lock goes away with the connection, so a killed scheduler
+frees it at once. Every job is idempotent anyway (claimed rows, ``*_at``
+stamps), so even a duplicate run sends nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import time
 from collections.abc import Callable
 
+import click
+import sqlalchemy as sa
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.database import utcnow
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
+from app.notifications.staff import send_staff_digests
 from app.surveys.resolution import send_reminders
 
 log = logging.getLogger(__name__)
+
+# pg_advisory_lock key of the scheduler: the bytes "Conectad" as a bigint.
+SCHEDULER_LOCK_KEY = 0x436F6E6563746164
+# While waiting, say so at most this often (the retry itself may be faster).
+WAITING_LOG_EVERY_SECONDS = 60
+
+
+class SchedulerLock:
+    """The PostgreSQL advisory lock that makes one scheduler active at a time.
+
+    On other databases (SQLite: one host by definition) there is nothing to
+    take and ``acquire`` succeeds at once.
+    """
+
+    def __init__(self, engine: sa.Engine, key: int = SCHEDULER_LOCK_KEY):
+        self.engine = engine
+        self.key = key
+        self.connection: sa.Connection | None = None
+
+    @property
+    def supported(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; keep its connection open if so."""
+        if not self.supported:
+            return True
+        connection = self.engine.connect()
+        try:
+            got = bool(connection.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"),
+                                         {"key": self.key}))
+            connection.commit()  # the lock is session-level: it outlives this transaction
+        except Exception:
+            connection.close()
+            raise
+        if got:
+            self.connection = connection
+        else:
+            connection.close()
+        return got
+
+    def still_held(self) -> bool:
+        """Whether the lock's connection is still alive (the lock dies with it)."""
+        if self.connection is None:
+            return not self.supported
+        try:
+            held = self.connection.scalar(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid() AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": self.key})
+            self.connection.commit()
+        except Exception:
+            log.exception("scheduler lock: its database connection failed")
+            return False
+        return bool(held)
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
+                                    {"key": self.key})
+            self.connection.commit()
+        except Exception:
+            log.warning("scheduler lock: could not unlock; it ends with the connection")
+        finally:
+            self.connection.close()
+            self.connection = None
+
+
+def wait_for_lock(lock: SchedulerLock, retry_seconds: float) -> None:
+    """Block until ``lock`` is ours, logging that we wait; runs no job meanwhile."""
+    last_said = None
+    while True:
+        try:
+            if lock.try_acquire():
+                return
+            reason = "another scheduler holds it"
+        except sa.exc.OperationalError as exc:  # database down: keep waiting
+            reason = f"database unreachable: {exc.orig or exc}"
+        if last_said is None or time.monotonic() - last_said >= WAITING_LOG_EVERY_SECONDS:
+            log.info("waiting for the scheduler lock (%s); retrying every %s s",
+                     reason, retry_seconds)
+            last_said = time.monotonic()
+        time.sleep(retry_seconds)
 
 
 def _in_app_context(app: Flask, job: Callable[[], object]) -> Callable[[], None]:
@@ -35,9 +134,12 @@ def _in_app_context(app: Flask, job: Callable[[], object]) -> Callable[[], None]
             finally:
                 db.session.remove()
 
-    run.__name__ = job.__name__
+    run.__name__ = run.__qualname__ = job.__name__  # APScheduler logs it by this name
     return run
 
+
+# Each job is one transaction (or, for the outbox, one per message), logs what
+# it did when it did something, and is safe to run twice at the same moment.
 
 def deliver_outbox() -> None:
     report = deliver_pending(db.session)
@@ -53,6 +155,13 @@ def remind_surveys() -> None:
         log.info("survey reminders queued: %s", queued)
 
 
+def send_digests() -> None:
+    queued = send_staff_digests(db.session, utcnow())
+    db.session.commit()
+    if queued:
+        log.info("staff digests queued: %s", queued)
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
     scheduler.add_job(
@@ -65,20 +174,67 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         seconds=app.config["SURVEY_REMINDER_INTERVAL_SECONDS"],
         id="survey-reminders", replace_existing=True, max_instances=1, coalesce=True,
     )
+    scheduler.add_job(
+        _in_app_context(app, send_digests), "interval",
+        seconds=app.config["STAFF_DIGEST_INTERVAL_SECONDS"],
+        id="staff-digest", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    # Jobs of other features go here, each with its own stable id:
+    # "sla-sweep" (every minute), "auto-close", "mailbox-poll" (if configured).
 
 
 scheduler_cli = AppGroup("scheduler", help="Background jobs.")
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)  # unwinds through the ``finally`` blocks: the lock is released
+
+
 @scheduler_cli.command("run")
 def run_command() -> None:
-    """Run the scheduler in the foreground (one process per deployment)."""
+    """Run the scheduler in the foreground (one process per deployment).
+
+    On PostgreSQL it waits for the scheduler lock first; exits with status 1
+    if it loses the lock (its database connection died), so a supervisor
+    such as systemd restarts it and it queues behind any other scheduler.
+    """
     app = current_app._get_current_object()
-    scheduler = BlockingScheduler(timezone="UTC")
-    register_jobs(scheduler, app)
-    log.info("scheduler started with jobs: %s",
-             ", ".join(job.id for job in scheduler.get_jobs()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Jobs log what they did; APScheduler's per-run lines would drown that out.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    lock = SchedulerLock(db.engine)
+    lost_lock = False
+    scheduler: BlockingScheduler | None = None
     try:
+        if lock.supported:
+            wait_for_lock(lock, app.config["SCHEDULER_LOCK_RETRY_SECONDS"])
+            log.info("scheduler lock acquired (PostgreSQL advisory lock %s)", lock.key)
+        else:
+            log.info("no scheduler lock on %s: run only one scheduler for this database",
+                     db.engine.dialect.name)
+        scheduler = BlockingScheduler(timezone="UTC")
+        register_jobs(scheduler, app)
+
+        def check_lock() -> None:
+            nonlocal lost_lock
+            if not lock.still_held():
+                lost_lock = True
+                log.error("scheduler lock lost: stopping so no job runs unguarded")
+                scheduler.shutdown(wait=False)
+
+        if lock.supported:
+            scheduler.add_job(check_lock, "interval",
+                              seconds=app.config["SCHEDULER_LOCK_RETRY_SECONDS"],
+                              id="scheduler-lock-check", replace_existing=True,
+                              max_instances=1, coalesce=True)
+        log.info("scheduler started with jobs: %s",
+                 ", ".join(job.id for job in scheduler.get_jobs()))
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=True)  # let running jobs finish while we hold the lock
+    finally:
+        lock.release()
         log.info("scheduler stopped")
+    if lost_lock:
+        raise click.exceptions.Exit(1)

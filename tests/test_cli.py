@@ -250,7 +250,7 @@ def test_outbox_deliver_sends_to_smtp_server_and_exits_0(
     received = smtp_server.messages[0]
     assert received["To"] == "vecina@example.cl"
     assert received["Subject"] == subject
-    assert code in received.get_content()
+    assert code in received.get_body(("plain",)).get_content()
     with database() as session:
         message = session.get(OutboxMessage, message_id)
         assert message.status is OutboxStatus.SENT

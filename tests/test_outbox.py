@@ -1,10 +1,24 @@
+from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
+import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from app.database import utcnow
 from app.notifications.models import OutboxMessage, OutboxStatus
-from app.notifications.outbox import backoff_delay, deliver_pending
+from app.notifications.outbox import (
+    UnsafeRecipient,
+    _render_html,
+    backoff_delay,
+    deliver_pending,
+    enqueue,
+    safe_subject,
+)
+from app.tickets.contact import ResidentContact
+from tests.conftest import free_port
 from tests.factories import make_ticket
 
 
@@ -23,7 +37,7 @@ def test_queued_email_is_delivered_to_a_real_smtp_server(session, smtp_server):
     [received] = smtp_server.messages
     assert received["To"] == "rosa@example.cl"
     assert received["Subject"] == message.subject
-    assert "Código de seguimiento" in received.get_content()
+    assert "Código de seguimiento" in received.get_body(("plain",)).get_content()
     session.refresh(message)
     assert message.status is OutboxStatus.SENT
     assert message.sent_at is not None and message.attempts == 1
@@ -89,3 +103,176 @@ def test_delivery_respects_the_batch_limit(session, smtp_server):
     assert deliver_pending(session, limit=2).sent == 2
     assert deliver_pending(session, limit=2).sent == 1
     assert len(smtp_server.messages) == 3
+
+
+# --- HTML alternative, header safety, SMTP outages -----------------------------------
+
+class EnvelopeSink:
+    """A real aiosmtpd handler keeping the SMTP envelope as well as the message."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[tuple[str, list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+        return "250 OK"
+
+
+@pytest.fixture
+def envelope_server(app) -> Iterator[EnvelopeSink]:
+    sink = EnvelopeSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    state = app.extensions["mail"]
+    previous = state.server, state.port
+    state.server, state.port = controller.hostname, controller.port
+    try:
+        yield sink
+    finally:
+        state.server, state.port = previous
+        controller.stop()
+
+
+def test_resident_email_is_multipart_with_plain_text_and_accessible_html(session,
+                                                                       smtp_server):
+    ticket = make_ticket(session, email="rosa@example.cl")
+    session.commit()
+    deliver_pending(session)
+
+    [received] = smtp_server.messages
+    assert received.is_multipart()
+    alternative = next(p for p in received.walk()
+                       if p.get_content_type() == "multipart/alternative")
+    assert [p.get_content_type() for p in alternative.iter_parts()] == [
+        "text/plain", "text/html"]
+    status_url = f"http://conectados.test/seguimiento/{ticket.formatted_tracking_code}"
+    plain = received.get_body(("plain",)).get_content()
+    html = received.get_body(("html",)).get_content()
+    assert status_url in plain and f'href="{status_url}"' in html
+    assert ticket.formatted_tracking_code in plain and ticket.formatted_tracking_code in html
+    assert '<html lang="es-CL">' in html and "<h1" in html
+
+
+def test_html_email_escapes_what_the_resident_wrote(session):
+    make_ticket(session, email="rosa@example.cl",
+                contact=ResidentContact(name='<b onmouseover="x()">Rosa</b>',
+                                        email="rosa@example.cl"))
+    message = session.scalars(sa.select(OutboxMessage)).one()
+    assert '<b onmouseover' not in message.body_html
+    assert "&lt;b onmouseover=&#34;x()&#34;&gt;Rosa&lt;/b&gt;" in message.body_html
+    assert '<b onmouseover="x()">Rosa</b>' in message.body_text  # plain text as written
+
+
+def test_a_template_without_html_version_queues_plain_text_only(app_ctx):
+    assert _render_html("no_such_template", {}) is None
+
+
+def test_header_injection_in_name_and_subject_adds_no_header_or_recipient(session,
+                                                                        envelope_server):
+    ticket = make_ticket(session, email="rosa@example.cl", contact=ResidentContact(
+        name="Rosa\r\nBcc: x@evil.example", email="rosa@example.cl"))
+    enqueue(session, recipient="rosa@example.cl",
+            subject="Re: mi reclamo\r\nBcc: x@evil.example\nX-Injected: yes\u2028Cc: y@evil",
+            template="ticket_received", ticket_id=ticket.id,
+            context={"ticket": ticket, "status_url": "http://conectados.test/x",
+                     "municipality": "Municipalidad"})
+    session.commit()
+
+    report = deliver_pending(session)
+
+    assert report.sent == 2
+    assert len(envelope_server.envelopes) == 2
+    for _sender, recipients, received in envelope_server.envelopes:
+        assert recipients == ["rosa@example.cl"]
+        assert received["Bcc"] is None and received["Cc"] is None
+        assert received["X-Injected"] is None
+        assert received["To"] == "rosa@example.cl"
+        assert "\n" not in received["Subject"] and "\r" not in received["Subject"]
+    subjects = {m["Subject"] for _s, _r, m in envelope_server.envelopes}
+    assert "Re: mi reclamo Bcc: x@evil.example X-Injected: yes Cc: y@evil" in subjects
+
+
+@pytest.mark.parametrize("recipient", [
+    "rosa@example.cl\r\nBcc: x@evil.example",
+    "rosa@example.cl\nx@evil.example",
+    "rosa@example.cl, x@evil.example",
+    "rosa@example.cl;x@evil.example",
+    "Rosa <rosa@example.cl>",
+    "rosa @example.cl",
+    "rosa@exa\x00mple.cl",
+    "no-at-sign",
+    "",
+])
+def test_enqueue_refuses_a_recipient_that_is_not_one_plain_address(session, recipient):
+    ticket = make_ticket(session, notify=False)
+    with pytest.raises(UnsafeRecipient) as error:
+        enqueue(session, recipient=recipient, subject="Hola", template="ticket_received",
+                context={"ticket": ticket, "status_url": "x", "municipality": "M"})
+    assert "no sirve para enviar un correo" in error.value.message
+    assert "\n" not in error.value.message and "\r" not in error.value.message
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Hola\r\nBcc: x@evil", "Hola Bcc: x@evil"),
+    ("\tUno\x0bdos\x1f tres\x7f", "Uno dos tres"),
+    ("línea\u2028otra\u2029más\x85fin", "línea otra más fin"),
+    ("x" * 300, "x" * 255),
+])
+def test_subjects_are_put_on_one_clean_line(raw, clean):
+    assert safe_subject(raw) == clean
+
+
+def test_smtp_down_then_up_delivers_every_message_exactly_once(session, app, envelope_server):
+    for n in range(4):
+        make_ticket(session, email=f"vecina{n}@example.cl")
+    session.commit()
+    state = app.extensions["mail"]
+    working_port, state.port = state.port, free_port()  # nothing listens there: down
+    moment = utcnow()
+    try:
+        first = deliver_pending(session, now=moment)
+        second = deliver_pending(session, now=moment + backoff_delay(1))
+    finally:
+        state.port = working_port  # up again
+    assert (first.sent, first.retrying, second.sent, second.retrying) == (0, 4, 0, 4)
+    assert envelope_server.envelopes == []
+
+    later = moment + backoff_delay(1) + backoff_delay(2)
+    assert deliver_pending(session, now=later).sent == 4
+    for run in range(3):  # further runs, even much later, send nothing again
+        assert deliver_pending(session, now=later + timedelta(days=run + 1)).sent == 0
+
+    delivered = sorted(r[0] for _s, r, _m in envelope_server.envelopes)
+    assert delivered == [f"vecina{n}@example.cl" for n in range(4)]
+    messages = session.scalars(sa.select(OutboxMessage)).all()
+    assert {(m.status, m.attempts, m.last_error) for m in messages} == {
+        (OutboxStatus.SENT, 3, None)}
+
+
+def test_backoff_schedule_then_give_up_is_flagged_and_never_retried(session, app,
+                                                                   envelope_server):
+    message = _queued(session)
+    app.config["OUTBOX_MAX_ATTEMPTS"], previous = 3, app.config["OUTBOX_MAX_ATTEMPTS"]
+    state = app.extensions["mail"]
+    working_port, state.port = state.port, free_port()
+    moment = utcnow()
+    retries = []
+    try:
+        for _attempt in range(3):
+            report = deliver_pending(session, now=moment)
+            session.refresh(message)
+            retries.append((report.retrying, report.failed, message.attempts))
+            if message.status is OutboxStatus.PENDING:
+                assert message.next_attempt_at == moment + backoff_delay(message.attempts)
+                moment = message.next_attempt_at
+    finally:
+        app.config["OUTBOX_MAX_ATTEMPTS"] = previous
+        state.port = working_port
+    assert retries == [(1, 0, 1), (1, 0, 2), (0, 1, 3)]
+    assert message.status is OutboxStatus.FAILED
+    assert "ConnectionRefusedError" in message.last_error
+
+    assert deliver_pending(session, now=moment + timedelta(days=30)).sent == 0
+    assert envelope_server.envelopes == []

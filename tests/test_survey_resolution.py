@@ -74,7 +74,7 @@ def test_resolving_opens_the_survey_and_the_email_carries_its_link(session, smtp
     session.commit()
     deliver_pending(session)
     [email] = [m for m in smtp_server.messages if "Resuelta" in m["Subject"]]
-    body = email.get_content()
+    body = email.get_body(("plain",)).get_content()
     link = LINK_RE.search(body)
     assert link, body
     assert link.group(1) == survey_path(survey)
@@ -424,7 +424,7 @@ def test_reminder_is_sent_once_after_the_configured_days(session, smtp_server):
     deliver_pending(session, now=start + timedelta(days=4))
     [reminder] = [m for m in smtp_server.messages if m["Subject"].startswith("¿Se resolvió")]
     assert reminder["To"] == "vecina@example.cl"
-    body = reminder.get_content()
+    body = reminder.get_body(("plain",)).get_content()
     assert LINK_RE.search(body).group(1) == survey_path(made.survey)
     assert "único recordatorio" in body
 

@@ -26,6 +26,10 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(255))
     body_text: Mapped[str] = mapped_column(sa.Text)
+    # The HTML alternative, when the template has a ``.html`` version.
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    # Which ``templates/emails/<template>`` made it: for operations and tests.
+    template: Mapped[str | None] = mapped_column(sa.String(80))
     ticket_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )

@@ -4,20 +4,28 @@
 caused it was committed. ``deliver_pending`` sends what is due, one commit per
 message, and on failure keeps the message queued with the error and a later
 retry time (exponential backoff) until ``OUTBOX_MAX_ATTEMPTS`` is reached.
+
+Headers are built from user input (names, subjects of incoming mail), so
+``enqueue`` makes them safe: a subject loses every control character (no CR/LF
+can start a new header) and a recipient must be one plain address.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import gettext as _
 from flask_mail import Message
+from jinja2 import TemplateNotFound
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
+from app.domain import DomainError
 from app.extensions import mail
 from app.notifications.models import OutboxMessage, OutboxStatus
 
@@ -25,6 +33,46 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
+SUBJECT_MAX = 255
+
+# C0 and C1 controls (CR, LF, TAB...), DEL and the Unicode line separators.
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# One bare addr-spec: no display name, no list, no spaces or angle brackets.
+_PLAIN_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
+
+
+class UnsafeRecipient(DomainError, ValueError):
+    """The recipient is not one plain email address (e.g. it carries a new line)."""
+
+
+def safe_subject(subject: str) -> str:
+    """``subject`` on one line: control characters become spaces, runs collapse."""
+    return " ".join(_CONTROL_CHARS.sub(" ", subject or "").split())[:SUBJECT_MAX]
+
+
+def checked_recipient(recipient: str) -> str:
+    """``recipient`` stripped, if it is one plain address.
+
+    :raise UnsafeRecipient: if it holds a control character, a space, a
+        display name, several addresses or no ``@``.
+    """
+    value = (recipient or "").strip()
+    if not _PLAIN_ADDRESS.fullmatch(value) or _CONTROL_CHARS.search(value):
+        raise UnsafeRecipient(
+            _("La dirección «%(address)s» no sirve para enviar un correo.",
+              address=_CONTROL_CHARS.sub(" ", value)[:254]))
+    return value
+
+
+def _render_html(template: str, context: dict) -> str | None:
+    name = f"emails/{template}.html"
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound as exc:
+        if exc.name != name:
+            raise  # the HTML version exists but its layout or an include is missing
+        return None
+    return render_template(name, **context)
 
 
 def enqueue(
@@ -37,12 +85,19 @@ def enqueue(
     ticket_id: int | None = None,
     now: datetime | None = None,
 ) -> OutboxMessage:
-    """Render ``templates/emails/<template>.txt`` and queue it for delivery."""
+    """Render ``templates/emails/<template>.txt`` (and ``.html`` if any) and queue it.
+
+    The subject is put on one line (see ``safe_subject``).
+
+    :raise UnsafeRecipient: if ``recipient`` is not one plain address.
+    """
     now = now or utcnow()
     message = OutboxMessage(
-        recipient=recipient,
-        subject=subject,
+        recipient=checked_recipient(recipient),
+        subject=safe_subject(subject),
         body_text=render_template(f"emails/{template}.txt", **context),
+        body_html=_render_html(template, context),
+        template=template,
         ticket_id=ticket_id,
         created_at=now,
         next_attempt_at=now,
@@ -87,7 +142,7 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    for _ in range(limit):
+    for _attempt in range(limit):
         message = session.scalar(query)
         if message is None:
             break
@@ -108,6 +163,7 @@ def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
             subject=message.subject,
             recipients=[message.recipient],
             body=message.body_text,
+            html=message.body_html,  # multipart/alternative when there is one
         ))
     except Exception as exc:  # any SMTP or socket failure is recorded, not raised
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -126,3 +182,23 @@ def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
     message.sent_at = now
     message.last_error = None
     report.sent += 1
+
+
+def retry_failed(session: Session, ids: list[int] | None = None, *,
+                 now: datetime | None = None) -> int:
+    """Put ``failed`` messages (all, or those in ``ids``) back in the queue, due now.
+
+    Their attempt count restarts, so they get the full backoff again; the last
+    error stays until a delivery succeeds. Flushes, never commits. Returns how
+    many were requeued.
+    """
+    now = now or utcnow()
+    query = (sa.update(OutboxMessage)
+             .where(OutboxMessage.status == OutboxStatus.FAILED)
+             .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+             .execution_options(synchronize_session=False))
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(ids))
+    count = session.execute(query).rowcount
+    session.flush()
+    return count

@@ -16,6 +16,7 @@ from app.accounts.models import Role, User, department_membership
 from app.catalog.models import Department
 from app.database import utcnow
 from app.domain import ValidationFailed
+from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.surveys.invitations import (
     SURVEYABLE_STATUSES,
@@ -258,6 +259,7 @@ def send_reminders(session: Session, *, now: datetime | None = None,
             subject=_("¿Se resolvió tu solicitud %(number)s?", number=ticket.public_number),
             template="survey_reminder",
             context={"ticket": ticket, "survey_url": survey_url(survey, external=True),
+                     "status_url": status_page_url(ticket),
                      "expires_on": format_date(survey.expires_at, "long"),
                      "municipality": current_app.config["MUNICIPALITY_NAME"]},
         )

@@ -18,6 +18,7 @@ from app.catalog.routing import route
 from app.database import utcnow
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_confirmation
+from app.notifications.staff import notify_new_ticket
 from app.tickets.attributes import store_values
 from app.tickets.contact import ResidentContact, normalize_email, normalize_rut
 from app.tickets.models import (
@@ -165,6 +166,7 @@ def submit(
     store_values(session, ticket, attribute_values)
     if notify:
         queue_confirmation(session, ticket, now=now)
+        notify_new_ticket(session, ticket, now=now)  # staff who want it at once
     return ticket
 
 
