@@ -16,6 +16,8 @@ from app.notifications.outbox import deliver_pending
 from app.surveys.invitations import make_token
 from app.surveys.resolution import send_reminders
 from app.tickets import lifecycle, timeline
+from app.tickets.contact import ResidentContact
+from app.tickets.merging import merge
 from app.tickets.models import Status
 from tests.factories import make_category, make_department, make_ticket, make_user
 
@@ -72,8 +74,15 @@ def every_resident_email(session):
     note(13)
     assert send_reminders(session, now=resolved_at + timedelta(days=4)) == 1  # survey_reminder
     note(14)
-    lifecycle.transition(session, ticket, Status.CLOSED, actor=agent,
-                         now=resolved_at + timedelta(days=5))
+    lifecycle.transition(session, ticket, Status.IN_PROGRESS, actor=agent,
+                         now=resolved_at + timedelta(days=5))  # reopened
+    note(15)
+    survivor = make_ticket(session, ticket.category, now=start, contact=ResidentContact(
+        name="Otra Vecina", phone="+56 9 1234 5678"))  # no email: only ours are sent
+    merge(session, ticket, survivor, actor=agent, reason=SECRET,
+          now=resolved_at + timedelta(days=5, minutes=1))  # status changed: duplicate
+    lifecycle.transition(session, survivor, Status.IN_PROGRESS, actor=agent,
+                         now=resolved_at + timedelta(days=5, minutes=2))  # ticket_merged_update
     session.commit()
     messages = session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.recipient == RESIDENT).order_by(OutboxMessage.id)).all()
@@ -114,8 +123,8 @@ def test_resolved_email_carries_the_survey_link_in_both_parts(every_resident_ema
     assert link in resolved.body_text
     assert f'href="{link}"' in resolved.body_html
     assert "Cambiamos la luminaria." in resolved.body_text
-    closed = [m for m in messages if "Cerrada" in m.subject]
-    assert closed and all("/encuesta/" not in m.body_text for m in closed)
+    merged = [m for m in messages if "Duplicada" in m.subject]
+    assert merged and all("/encuesta/" not in m.body_text for m in merged)
 
 
 def test_internal_status_change_sends_the_resident_nothing(every_resident_email):
