@@ -15,6 +15,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.channels.email.imap import poll_once
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
 from app.surveys.resolution import send_reminders
@@ -53,8 +54,20 @@ def remind_surveys() -> None:
         log.info("survey reminders queued: %s", queued)
 
 
+def poll_mailbox() -> None:
+    report = poll_once(db.session, current_app.config)
+    if report.fetched or report.errors:
+        log.info("mailbox: %s", report.summary())
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
+    if app.config.get("IMAP_HOST"):  # email intake; the poller checks its settings
+        scheduler.add_job(
+            _in_app_context(app, poll_mailbox), "interval",
+            seconds=app.config["IMAP_POLL_SECONDS"],
+            id="mailbox-poll", replace_existing=True, max_instances=1, coalesce=True,
+        )
     scheduler.add_job(
         _in_app_context(app, deliver_outbox), "interval",
         seconds=app.config["OUTBOX_INTERVAL_SECONDS"],

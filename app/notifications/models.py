@@ -26,6 +26,8 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(255))
     body_text: Mapped[str] = mapped_column(sa.Text)
+    # Extra headers, e.g. In-Reply-To/References to thread a reply; validated by enqueue.
+    headers: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     ticket_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )

@@ -85,6 +85,7 @@ class EventKind(enum.StrEnum):
     INTERNAL_NOTE = "internal_note"
     REASSIGNED = "reassigned"
     SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
+    RESIDENT_MESSAGE = "resident_message"  # the resident wrote (e.g. replied by email)
 
 
 class ActorKind(enum.StrEnum):
