@@ -44,6 +44,8 @@ _OUTLOOK_NEXT_RE = re.compile(r"^\s*\*?(enviado|sent|fecha|date|para|to)\s*:", r
 _MOBILE_SIGNATURE_RE = re.compile(
     r"^\s*(enviado desde mi|sent from my|obtener outlook para|get outlook for)\b",
     re.IGNORECASE)
+_BLOCK_TAGS = ["p", "div", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5",
+               "h6", "pre", "hr", "section", "article", "header", "footer", "address"]
 _BULK_PRECEDENCE = {"bulk", "junk", "list"}
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
 
@@ -188,15 +190,30 @@ def _read_headers(message: EmailMessage) -> tuple[str | None, str | None, str | 
         addresses: tuple[Address, ...] = getattr(from_header, "addresses", ())
         usable = [a for a in addresses if a.username and a.domain]
         if len(usable) == 1:
-            sender = clean_text(usable[0].addr_spec).lower()
-            name = clean_text(usable[0].display_name or "")[:NAME_MAX].strip() or None
+            sender = clean_text(unescape_raw(usable[0].addr_spec)).lower()
+            name = clean_text(unescape_raw(usable[0].display_name or ""))
+            name = " ".join(name.split())[:NAME_MAX].strip() or None
     subject = clean_text(_header_text(message, "Subject"))[:SUBJECT_MAX].strip()
     return message_id, sender, name, subject
 
 
 def _header_text(message: EmailMessage, name: str) -> str:
     value = message.get(name)
-    return "" if value is None else str(value)
+    return "" if value is None else unescape_raw(str(value))
+
+
+def unescape_raw(text: str) -> str:
+    """Undo the surrogate escapes the parser uses for raw 8-bit header bytes.
+
+    Raw UTF-8 in headers (RFC 6532) is common; ISO-8859-1 is the fallback.
+    """
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("iso-8859-1")
 
 
 def _first_message_id(value: str) -> str | None:
@@ -246,7 +263,12 @@ def html_to_text(html: str) -> str:
     for tag in soup.select("blockquote, div.gmail_quote, div.moz-cite-prefix, "
                            "div#appendonsend, div#divRplyFwdMsg"):
         tag.decompose()
-    return soup.get_text("\n")
+    for tag in soup.find_all("br"):
+        tag.replace_with("\n")
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return soup.get_text()
 
 
 def normalize_whitespace(text: str) -> str:
