@@ -192,3 +192,14 @@ def test_trim_reply(text, kept):
 
 def test_html_to_text_keeps_words_and_drops_tags():
     assert html_to_text("<p>Uno<br>dos</p><script>x()</script>").split() == ["Uno", "dos"]
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    # 8-bit UTF-8 without any Content-Type (declared us-ascii by default)
+    ("From: a@example.cl\nSubject: x\n\nYa volvió la luz.\n".encode(), "Ya volvió la luz."),
+    # declared UTF-8, but written in Latin-1
+    ("From: a@example.cl\nSubject: x\nContent-Type: text/plain; charset=utf-8\n\n"
+     "Ya volvió la luz.\n".encode("iso-8859-1"), "Ya volvió la luz."),
+])
+def test_undeclared_or_wrong_charsets_still_give_the_words(raw, text):
+    assert parse_message(raw).text == text

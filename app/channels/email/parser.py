@@ -248,11 +248,19 @@ def _read_body(message: EmailMessage) -> tuple[str, list[ParsedAttachment]]:
 
 
 def _part_text(part: EmailMessage) -> str:
-    try:
-        return part.get_content()
-    except (LookupError, UnicodeError):  # an unknown or lying charset
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace")
+    """Decode a text part: its declared charset, else UTF-8, else Windows-1252/Latin-1.
+
+    Declared charsets lie (or are missing while the body is 8-bit UTF-8), and
+    an unknown one must not lose the text.
+    """
+    payload = part.get_payload(decode=True) or b""
+    declared = part.get_content_charset() or "us-ascii"
+    for charset in (declared, "utf-8", "windows-1252"):
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("iso-8859-1")
 
 
 def html_to_text(html: str) -> str:
