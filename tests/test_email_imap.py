@@ -204,3 +204,27 @@ def test_poll_refuses_to_start_with_incomplete_settings(runner, app, mailbox, mo
     assert result.exit_code == 78
     assert words in result.output
     assert len(folder_subjects(mailbox, "INBOX")) == 1
+
+
+def test_scheduler_job_polls_the_mailbox_only_when_imap_host_is_set(app, database, mailbox,
+                                                                    monkeypatch):
+    from datetime import timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.scheduler import register_jobs
+
+    append(mailbox, corpus("base64_body.eml"))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    register_jobs(scheduler, app)
+    job = scheduler.get_job("mailbox-poll")
+    assert job.trigger.interval == timedelta(seconds=app.config["IMAP_POLL_SECONDS"])
+
+    job.func()  # what the scheduler runs every IMAP_POLL_SECONDS
+
+    with database() as session:
+        assert session.scalars(sa.select(Ticket)).one().contact_email == "pedro@example.cl"
+    monkeypatch.setitem(app.config, "IMAP_HOST", "")
+    without = BackgroundScheduler(timezone="UTC")
+    register_jobs(without, app)
+    assert without.get_job("mailbox-poll") is None
