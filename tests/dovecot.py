@@ -31,10 +31,12 @@ PASSWORD = "secret"
 @dataclass
 class ImapServer:
     host: str
-    port: int
+    port: int  # IMAP; with TLS it also offers STARTTLS
     user: str
     password: str
     base: Path
+    ssl_port: int | None = None  # IMAPS, when started with TLS
+    cafile: Path | None = None  # the self-signed certificate to trust
 
     def connect(self) -> imaplib.IMAP4:
         conn = imaplib.IMAP4(self.host, self.port, timeout=10)
@@ -48,7 +50,20 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def start_dovecot() -> tuple[ImapServer, int]:
+def _self_signed_certificate(base: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        _unavailable("openssl is not installed (it comes with dovecot-core)")
+    cert, key = base / "cert.pem", base / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def start_dovecot(*, tls: bool = False) -> tuple[ImapServer, int]:
+    """Start Dovecot; with ``tls`` also IMAPS and STARTTLS with a self-signed certificate."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.path.exists(binary):
         _unavailable("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -60,6 +75,15 @@ def start_dovecot() -> tuple[ImapServer, int]:
         (base / name).mkdir()
     port = free_port()
     config = CONF_TEMPLATE.read_text().replace("@BASE@", str(base)).replace("@PORT@", str(port))
+    ssl_port = cafile = None
+    if tls:
+        cafile, key = _self_signed_certificate(base)
+        ssl_port = free_port()
+        config = config.replace("ssl = no", f"ssl = yes\nssl_cert = <{cafile}\nssl_key = <{key}")
+        config = config.replace("  inet_listener imaps {\n    port = 0\n  }",
+                                "  inet_listener imaps {\n    address = 127.0.0.1\n"
+                                f"    port = {ssl_port}\n    ssl = yes\n  }}")
+        assert f"port = {ssl_port}" in config
     (base / "dovecot.conf").write_text(config)
     (base / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     shutil.chown(base / "mail", "dovecot", "dovecot")
@@ -77,7 +101,8 @@ def start_dovecot() -> tuple[ImapServer, int]:
                 raise RuntimeError("dovecot did not start: "
                                    + (log.read_text() if log.exists() else "no log")) from None
             time.sleep(0.1)
-    return ImapServer("127.0.0.1", port, USER, PASSWORD, base), pid
+    server = ImapServer("127.0.0.1", port, USER, PASSWORD, base, ssl_port, cafile)
+    return server, pid
 
 
 def stop_dovecot(server: ImapServer, pid: int) -> None:

@@ -9,6 +9,7 @@ the confirmations to the residents' messages.
 from __future__ import annotations
 
 import imaplib
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.channels.email.imap import PollReport, poll_once
+from app.channels.email.imap import MailboxError, PollReport, poll_once
 from app.channels.email.models import InboundEmail, InboundSource, InboundStatus
 from app.notifications.models import OutboxMessage
 from app.notifications.outbox import deliver_pending
@@ -228,3 +229,53 @@ def test_scheduler_job_polls_the_mailbox_only_when_imap_host_is_set(app, databas
     without = BackgroundScheduler(timezone="UTC")
     register_jobs(without, app)
     assert without.get_job("mailbox-poll") is None
+
+
+# --- encrypted connections -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tls_imap_server() -> Iterator[ImapServer]:
+    server, pid = start_dovecot(tls=True)
+    try:
+        yield server
+    finally:
+        stop_dovecot(server, pid)
+
+
+def tls_config(app, server: ImapServer, database, security: str) -> dict:
+    with database() as session:
+        slug = make_category(session).slug
+        session.commit()
+    return {**app.config, "IMAP_HOST": server.host, "IMAP_SECURITY": security,
+            "IMAP_PORT": server.ssl_port if security == "ssl" else server.port,
+            "IMAP_USER": server.user, "IMAP_PASSWORD": server.password,
+            "IMAP_PROCESSED_FOLDER": PROCESSED, "EMAIL_DEFAULT_CATEGORY": slug}
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_poller_reads_over_tls_and_starttls(app, database, tls_imap_server, security):
+    empty_mailbox(tls_imap_server, PROCESSED)
+    append(tls_imap_server, corpus("multipart_alternative.eml"))
+    config = tls_config(app, tls_imap_server, database, security)
+    trusted = ssl.create_default_context(cafile=str(tls_imap_server.cafile))
+
+    with database() as session:
+        report = poll_once(session, config, ssl_context=trusted)
+
+    assert report.counts == {"created": 1}
+    assert folder_subjects(tls_imap_server, "INBOX") == []
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_poller_refuses_a_certificate_it_cannot_verify(app, database, tls_imap_server,
+                                                       security):
+    empty_mailbox(tls_imap_server, PROCESSED)
+    append(tls_imap_server, corpus("multipart_alternative.eml"))
+    config = tls_config(app, tls_imap_server, database, security)
+
+    with database() as session, pytest.raises(MailboxError) as caught:
+        poll_once(session, config)  # the system CA store does not know this certificate
+
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert len(folder_subjects(tls_imap_server, "INBOX")) == 1
