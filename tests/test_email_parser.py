@@ -56,8 +56,23 @@ def test_html_only_body_becomes_safe_text_without_markup_scripts_or_quotes():
 
     assert parsed.text == ("Hay un microbasural en la esquina de Tobalaba & Grecia.\n\n"
                            "Lleva dos semanas.\nPor favor, retírenlo.")
-    for leftover in ("<", "alert", "color: red", "Texto citado", "pixel.gif"):
+    for leftover in ("<", "alert", "color: red", "pixel.gif"):
         assert leftover not in parsed.full_text
+    assert "Texto citado" not in parsed.text
+    assert "Texto citado de un correo anterior" in parsed.full_text
+
+
+def test_tracking_code_quoted_in_an_html_reply_is_found_but_not_kept_as_text():
+    raw = ("From: a@example.cl\nSubject: Re: Recibimos tu solicitud\n"
+           "Content-Type: text/html; charset=utf-8\n\n"
+           "<div>Sigue sin luz.</div><div class=\"gmail_quote\">El lun escribió:"
+           "<blockquote>Código de seguimiento: <b>K7QM-2XDP-9RTZ</b></blockquote></div>"
+           ).encode()
+
+    parsed = parse_message(raw)
+
+    assert parsed.text == "Sigue sin luz."
+    assert parsed.tracking_codes() == ["K7QM2XDP9RTZ"]
 
 
 def test_attachments_are_decoded_with_their_names_and_types():

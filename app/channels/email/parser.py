@@ -140,7 +140,7 @@ def parse_message(raw: bytes) -> ParsedEmail:
             _("No tiene un remitente válido (cabecera From)."),
             message_id=message_id, subject=subject)
     try:
-        full_text, attachments = _read_body(message)
+        full_text, own_text, attachments = _read_body(message)
     except Exception as exc:
         raise MalformedEmail(_("No se pudo leer el cuerpo: %(error)s",
                                error=f"{type(exc).__name__}: {exc}"),
@@ -149,7 +149,7 @@ def parse_message(raw: bytes) -> ParsedEmail:
         sender=sender, name=name, subject=subject, message_id=message_id,
         in_reply_to=_first_message_id(_header_text(message, "In-Reply-To")),
         references=tuple(_MSGID_RE.findall(_header_text(message, "References"))),
-        text=trim_reply(full_text), full_text=full_text,
+        text=trim_reply(own_text), full_text=full_text,
         attachments=tuple(attachments), kind=kind, kind_reason=kind_reason,
     )
 
@@ -223,12 +223,15 @@ def _first_message_id(value: str) -> str | None:
     return match.group(0)
 
 
-def _read_body(message: EmailMessage) -> tuple[str, list[ParsedAttachment]]:
+def _read_body(message: EmailMessage) -> tuple[str, str, list[ParsedAttachment]]:
+    """The whole body as text, the body without HTML-quoted parts, and the attachments."""
     body = message.get_body(preferencelist=("plain", "html"))
-    text = ""
+    text = own_text = ""
     if body is not None:
-        content = _part_text(body)
-        text = html_to_text(content) if body.get_content_type() == "text/html" else content
+        text = own_text = _part_text(body)
+        if body.get_content_type() == "text/html":
+            text = html_to_text(own_text, keep_quotes=True)
+            own_text = html_to_text(own_text)
     attachments: list[ParsedAttachment] = []
     for part in message.walk():
         if part is body or part.is_multipart():
@@ -244,7 +247,7 @@ def _read_body(message: EmailMessage) -> tuple[str, list[ParsedAttachment]]:
         attachments.append(ParsedAttachment(
             filename=_safe_filename(filename, len(attachments) + 1, content_type),
             content_type=content_type, data=data))
-    return normalize_whitespace(text), attachments
+    return normalize_whitespace(text), normalize_whitespace(own_text), attachments
 
 
 def _part_text(part: EmailMessage) -> str:
@@ -263,14 +266,19 @@ def _part_text(part: EmailMessage) -> str:
     return payload.decode("iso-8859-1")
 
 
-def html_to_text(html: str) -> str:
-    """Readable text of an HTML body; scripts, styles and quoted replies dropped."""
+def html_to_text(html: str, *, keep_quotes: bool = False) -> str:
+    """Readable text of an HTML body: no tags, scripts, styles, images.
+
+    Quoted replies (``blockquote``, Gmail/Thunderbird/Outlook quote blocks)
+    are dropped unless ``keep_quotes`` (to search them for a tracking code).
+    """
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "head", "title", "template", "noscript"]):
         tag.decompose()
-    for tag in soup.select("blockquote, div.gmail_quote, div.moz-cite-prefix, "
-                           "div#appendonsend, div#divRplyFwdMsg"):
-        tag.decompose()
+    if not keep_quotes:
+        for tag in soup.select("blockquote, div.gmail_quote, div.moz-cite-prefix, "
+                               "div#appendonsend, div#divRplyFwdMsg"):
+            tag.decompose()
     for tag in soup.find_all("br"):
         tag.replace_with("\n")
     for tag in soup.find_all(_BLOCK_TAGS):
