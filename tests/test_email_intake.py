@@ -19,7 +19,8 @@ from app.notifications.models import OutboxMessage
 from app.notifications.outbox import deliver_pending, enqueue
 from app.tickets import lifecycle
 from app.tickets.models import ActorKind, Channel, EventKind, EventVisibility, Status, Ticket
-from tests.factories import make_category, make_ticket, make_user
+from tests.conftest import csrf_token_from
+from tests.factories import PASSWORD, make_category, make_ticket, make_user
 
 CORPUS = Path(__file__).parent / "email_corpus"
 
@@ -325,3 +326,29 @@ def test_outbox_refuses_header_injection(session, headers):
     with pytest.raises(ValueError):
         enqueue(session, recipient="a@example.cl", subject="x", template="ticket_received",
                 context={}, headers=headers)
+
+
+# --- where the resident's message shows ---------------------------------------------------
+
+
+def test_emailed_reply_shows_on_the_status_page_and_the_staff_page(app, database, client):
+    with database() as session:
+        ticket = make_ticket(session, email="vecina@example.cl")
+        agent = make_user(session, departments=[ticket.department])
+        category_slug = ticket.category.slug
+        session.commit()
+        settings = load_settings(session, {**app.config,
+                                           "EMAIL_DEFAULT_CATEGORY": category_slug})
+        ingest(session, reply_to(ticket), settings)
+        code, ticket_id, agent_email = ticket.formatted_tracking_code, ticket.id, agent.email
+
+    status_html = client.get(f"/seguimiento/{code}").get_data(as_text=True)
+    assert "Tu mensaje" in status_html
+    assert "Sigue apagada, por favor vengan." in status_html
+
+    login = client.get("/gestion/ingresar").get_data(as_text=True)
+    client.post("/gestion/ingresar", data={"csrf_token": csrf_token_from(login),
+                                           "email": agent_email, "password": PASSWORD})
+    staff_html = client.get(f"/gestion/solicitudes/{ticket_id}").get_data(as_text=True)
+    assert "Mensaje del vecino/a" in staff_html
+    assert "Sigue apagada, por favor vengan." in staff_html
