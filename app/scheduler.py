@@ -15,7 +15,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.channels.email.imap import poll_once
+from app.channels.email.imap import MailboxError, poll_once
+from app.channels.email.intake import EmailIntakeNotConfigured
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
 from app.surveys.resolution import send_reminders
@@ -55,7 +56,11 @@ def remind_surveys() -> None:
 
 
 def poll_mailbox() -> None:
-    report = poll_once(db.session, current_app.config)
+    try:
+        report = poll_once(db.session, current_app.config)
+    except (EmailIntakeNotConfigured, MailboxError) as exc:  # said clearly, no traceback
+        log.error("mailbox-poll: %s", getattr(exc, "message", None) or exc)
+        return
     if report.fetched or report.errors:
         log.info("mailbox: %s", report.summary())
 
