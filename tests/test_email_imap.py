@@ -148,6 +148,18 @@ def test_message_delivered_again_is_a_duplicate_and_still_moved(app, database, m
         assert session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
 
 
+def test_two_copies_in_one_pass_make_one_request(app, database, mailbox):
+    append(mailbox, corpus("latin1_qp.eml"), corpus("latin1_qp.eml"))
+
+    report = poll(app, database)
+
+    assert report.counts == {"created": 1, "duplicate": 1}
+    assert folder_subjects(mailbox, "INBOX") == []
+    with database() as session:
+        assert session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
+        assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
+
+
 def test_emailed_reply_with_tracking_code_lands_on_the_request(app, database, mailbox):
     with database() as session:
         ticket = make_ticket(session, email="rosa@example.cl")
@@ -192,6 +204,7 @@ def test_poll_with_a_wrong_password_exits_69_and_leaves_mail_unseen(runner, app,
     ({"IMAP_HOST": "imap.example.cl", "IMAP_SECURITY": "plain"}, "sin cifrar"),
     ({"IMAP_PROCESSED_FOLDER": "INBOX"}, "IMAP_PROCESSED_FOLDER"),
     ({"IMAP_USER": ""}, "IMAP_USER"),
+    ({"IMAP_PROCESSED_FOLDER": "Solicitudes leídas"}, "IMAP_PROCESSED_FOLDER"),
     ({"EMAIL_DEFAULT_CATEGORY": "no-existe"}, "EMAIL_DEFAULT_CATEGORY"),
 ])
 def test_poll_refuses_to_start_with_incomplete_settings(runner, app, mailbox, monkeypatch,

@@ -101,6 +101,11 @@ def mailbox_settings(config: Mapping[str, object]) -> MailboxSettings:
     if not processed or processed == folder:
         raise EmailIntakeNotConfigured(_(
             "IMAP_PROCESSED_FOLDER debe ser una carpeta distinta de IMAP_FOLDER."))
+    for name, value in (("IMAP_FOLDER", folder), ("IMAP_PROCESSED_FOLDER", processed)):
+        if not value.isascii() or not value.isprintable() or '"' in value:
+            raise EmailIntakeNotConfigured(_(
+                "%(name)s solo puede tener letras sin tilde, números y signos simples.",
+                name=name))
     port = int(config.get("IMAP_PORT") or 0) or (993 if security == "ssl" else 143)
     return MailboxSettings(
         host=host, port=port, security=security, user=user, password=password,
@@ -190,6 +195,10 @@ def poll_once(session: Session, config: Mapping[str, object], *,
                 report.errors += 1
         if not can_move:
             conn.expunge()
+    except (OSError, imaplib.IMAP4.error) as exc:  # the connection dropped mid-pass
+        # Messages already committed stay recorded; the rest are still unseen.
+        raise MailboxError(_("Se perdió la conexión con el buzón: %(error)s",
+                             error=f"{type(exc).__name__}: {exc}")) from exc
     finally:
         try:
             conn.logout()
