@@ -178,6 +178,21 @@ def test_malformed_messages_are_refused_with_a_reason(raw, reason):
     assert reason in caught.value.reason
 
 
+def deeply_nested(levels: int = 3000) -> bytes:
+    opening = b"".join(f'Content-Type: multipart/mixed; boundary="b{i}"\n\n--b{i}\n'.encode()
+                       for i in range(levels))
+    closing = b"".join(f"--b{i}--\n".encode() for i in reversed(range(levels)))
+    return (b"From: a@example.cl\nSubject: anidado\nMIME-Version: 1.0\n" + opening
+            + b"Content-Type: text/plain\n\nHola, texto al fondo.\n" + closing)
+
+
+def test_absurdly_nested_message_is_malformed_not_a_crash():
+    with pytest.raises(MalformedEmail) as caught:
+        parse_message(deeply_nested())
+
+    assert "RecursionError" in caught.value.reason
+
+
 def test_malformed_message_still_reports_its_message_id():
     with pytest.raises(MalformedEmail) as caught:
         parse_message(corpus("no_from.eml"))

@@ -134,7 +134,12 @@ def parse_message(raw: bytes) -> ParsedEmail:
         raise MalformedEmail(_("No es un correo: no tiene cabeceras reconocibles."),
                              message_id=message_id)
 
-    kind, kind_reason = classify(message, sender)
+    try:
+        kind, kind_reason = classify(message, sender)
+    except Exception as exc:
+        raise MalformedEmail(_("No se pudo leer la estructura: %(error)s",
+                               error=f"{type(exc).__name__}: {exc}"),
+                             message_id=message_id, sender=sender, subject=subject) from exc
     if kind is MailKind.PERSONAL and sender is None:
         raise MalformedEmail(
             _("No tiene un remitente válido (cabecera From)."),
