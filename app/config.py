@@ -132,6 +132,8 @@ def load_config(instance_path: Path) -> dict:
         "IMAP_TIMEOUT_SECONDS": _env_int("IMAP_TIMEOUT_SECONDS", 30),
         "IMAP_BATCH_SIZE": _env_int("IMAP_BATCH_SIZE", 100),
         "EMAIL_DEFAULT_CATEGORY": os.environ.get("EMAIL_DEFAULT_CATEGORY", "").strip(),
+        # Reply-To of our answers to emailed requests; empty: IMAP_USER if an address.
+        "EMAIL_INTAKE_ADDRESS": os.environ.get("EMAIL_INTAKE_ADDRESS", "").strip(),
         "EMAIL_MAX_PER_SENDER_PER_HOUR": _env_int("EMAIL_MAX_PER_SENDER_PER_HOUR", 10),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",

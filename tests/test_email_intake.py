@@ -97,6 +97,32 @@ def test_confirmation_is_threaded_to_the_residents_message(session, settings, sm
     assert received["Auto-Submitted"] == "auto-replied"
 
 
+def test_answers_carry_the_intake_address_as_reply_to(session, app, smtp_server):
+    category = make_category(session)
+    settings = load_settings(session, {**app.config, "EMAIL_DEFAULT_CATEGORY": category.slug,
+                                       "EMAIL_INTAKE_ADDRESS": "solicitudes@muni.cl"})
+
+    outcome = ingest(session, message(), settings)
+
+    [confirmation] = outbox(session)
+    assert confirmation.headers["Reply-To"] == "solicitudes@muni.cl"
+    assert "responde a este correo sin borrar el código" in confirmation.body_text
+    deliver_pending(session)
+    assert smtp_server.messages[0]["Reply-To"] == "solicitudes@muni.cl"
+    # and the intake mailbox writing to itself is a loop, never a request
+    loop = ingest(session, message(sender="solicitudes@muni.cl", message_id="<loop@x>"),
+                  settings)
+    assert outcome.status is InboundStatus.CREATED and loop.status is InboundStatus.IGNORED
+
+
+def test_web_confirmation_does_not_invite_an_email_reply(session):
+    make_ticket(session)
+
+    [confirmation] = outbox(session)
+    assert "responde a este correo" not in confirmation.body_text
+    assert confirmation.headers is None
+
+
 def test_message_without_message_id_is_confirmed_without_threading(session, settings):
     ingest(session, message(message_id=None), settings)
 
@@ -294,6 +320,8 @@ def test_tracking_code_from_another_sender_creates_a_new_request(session, settin
     ({"EMAIL_DEFAULT_CATEGORY": ""}, "Falta EMAIL_DEFAULT_CATEGORY"),
     ({"EMAIL_DEFAULT_CATEGORY": "no-existe"}, "no corresponde"),
     ({"EMAIL_MAX_PER_SENDER_PER_HOUR": 0}, "mayor que cero"),
+    ({"EMAIL_INTAKE_ADDRESS": "Solicitudes <s@muni.cl>"}, "EMAIL_INTAKE_ADDRESS"),
+    ({"EMAIL_INTAKE_ADDRESS": "sin-arroba"}, "EMAIL_INTAKE_ADDRESS"),
 ])
 def test_intake_refuses_to_start_without_a_usable_category_or_limit(session, app, changes,
                                                                     words):

@@ -70,6 +70,9 @@ class IntakeSettings:
     category: Category  # for new requests (routing rules may still move them)
     max_per_sender_per_hour: int
     own_addresses: frozenset[str]  # our own sender addresses: never a request
+    # Where residents write (EMAIL_INTAKE_ADDRESS, else IMAP_USER if an address):
+    # our answers carry it as Reply-To, so a reply comes back to the intake.
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,16 @@ def load_settings(session: Session, config: Mapping[str, object]) -> IntakeSetti
             "EMAIL_MAX_PER_SENDER_PER_HOUR debe ser un número mayor que cero."))
     own = {addr.lower() for _name, addr in
            getaddresses([str(config.get("MAIL_DEFAULT_SENDER") or "")]) if "@" in addr}
+    reply_to = str(config.get("EMAIL_INTAKE_ADDRESS") or "").strip()
+    if not reply_to and "@" in str(config.get("IMAP_USER") or ""):
+        reply_to = str(config["IMAP_USER"]).strip()
+    if reply_to and ("@" not in reply_to or any(c in reply_to for c in "\r\n<>,; ")):
+        raise EmailIntakeNotConfigured(_(
+            "EMAIL_INTAKE_ADDRESS debe ser una dirección de correo (sin nombre)."))
+    if reply_to:
+        own.add(reply_to.lower())  # the intake mailbox writing to itself is a loop
     return IntakeSettings(category=category, max_per_sender_per_hour=limit,
-                          own_addresses=frozenset(own))
+                          own_addresses=frozenset(own), reply_to=reply_to or None)
 
 
 def message_key(raw: bytes, message_id: str | None) -> str:
@@ -179,7 +190,7 @@ def _act(session: Session, parsed: ParsedEmail, record: InboundEmail, *,
 
     ticket, mismatch = _replied_ticket(session, parsed)
     if ticket is not None:
-        return _append(session, parsed, ticket, record, now=now)
+        return _append(session, parsed, ticket, record, reply_to=settings.reply_to, now=now)
     try:
         ticket = _create(session, parsed, settings=settings, now=now)
     except ValidationFailed as exc:
@@ -224,7 +235,7 @@ def _replied_ticket(session: Session, parsed: ParsedEmail) -> tuple[Ticket | Non
 
 
 def _append(session: Session, parsed: ParsedEmail, ticket: Ticket, record: InboundEmail, *,
-            now: datetime) -> Ticket:
+            reply_to: str | None, now: datetime) -> Ticket:
     body = _fit(parsed.text, timeline.MESSAGE_MAX) or _(
         "(El vecino/a respondió por correo sin texto; %(n)d adjunto(s).)",
         n=len(parsed.attachments))
@@ -240,7 +251,7 @@ def _append(session: Session, parsed: ParsedEmail, ticket: Ticket, record: Inbou
                 template="ticket_email_closed",
                 context={"ticket": ticket, "status_url": status_page_url(ticket),
                          "municipality": _municipality()},
-                ticket_id=ticket.id, now=now, headers=reply_headers(parsed))
+                ticket_id=ticket.id, now=now, headers=reply_headers(parsed, reply_to))
     return ticket
 
 
@@ -256,7 +267,8 @@ def _create(session: Session, parsed: ParsedEmail, *, settings: IntakeSettings,
         attributes=None,  # email cannot ask the category's questions
         now=now, notify=False,  # the confirmation below is threaded to their message
     )
-    queue_confirmation(session, ticket, now=now, headers=reply_headers(parsed))
+    queue_confirmation(session, ticket, now=now,
+                       headers=reply_headers(parsed, settings.reply_to))
     _store_attachments(session, ticket, parsed.attachments)
     return ticket
 
@@ -273,13 +285,17 @@ def _store_attachments(session: Session, ticket: Ticket,
     return None
 
 
-def reply_headers(parsed: ParsedEmail) -> dict[str, str]:
+def reply_headers(parsed: ParsedEmail, reply_to: str | None = None) -> dict[str, str]:
     """Headers that thread our answer to the resident's message (RFC 5322 §3.6.4).
 
     Also ``Auto-Submitted: auto-replied`` (RFC 3834), so the resident's own
-    auto-responder does not answer our confirmation.
+    auto-responder does not answer our confirmation, and ``Reply-To`` the
+    intake address, so answering our email reaches the intake, not the
+    no-reply sender.
     """
     headers = {"Auto-Submitted": "auto-replied"}
+    if reply_to:
+        headers["Reply-To"] = reply_to
     if parsed.message_id:
         references = [r for r in parsed.references if r != parsed.message_id]
         references = references[-(REFERENCES_MAX - 1):] + [parsed.message_id]
