@@ -292,3 +292,30 @@ def test_poller_refuses_a_certificate_it_cannot_verify(app, database, tls_imap_s
 
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
     assert len(folder_subjects(tls_imap_server, "INBOX")) == 1
+
+
+def test_resident_answering_the_delivered_confirmation_lands_on_the_request(
+        app, database, mailbox, smtp_server):
+    append(mailbox, corpus("plain_utf8.eml"))
+    poll(app, database)
+    with database() as session:
+        deliver_pending(session)
+    [confirmation] = smtp_server.messages
+    assert confirmation["Reply-To"] == mailbox.user  # the answer comes back to the intake
+
+    quoted = "\n".join(f"> {line}" for line in confirmation.get_content().splitlines())
+    answer = (f"From: Rosa Pérez <rosa.perez@example.cl>\nTo: {confirmation['Reply-To']}\n"
+              f"Subject: Re: {confirmation['Subject']}\nMessage-ID: <answer-1@example.cl>\n"
+              f"In-Reply-To: {confirmation['Message-ID']}\n"
+              f"References: <plain-utf8-0001@example.cl> {confirmation['Message-ID']}\n"
+              "Content-Type: text/plain; charset=utf-8\n\n"
+              f"Anoche volvió a apagarse.\n\nEl lun, Conectados escribió:\n{quoted}\n")
+    append(mailbox, answer.encode())
+
+    report = poll(app, database)
+
+    assert report.counts == {"appended": 1}
+    with database() as session:
+        ticket = session.scalars(sa.select(Ticket)).one()
+        assert ticket.events[-1].kind is EventKind.RESIDENT_MESSAGE
+        assert ticket.events[-1].body == "Anoche volvió a apagarse."
