@@ -170,6 +170,8 @@ def test_invalid_or_absent_codes_are_not_taken(text):
     (b"   \r\n\r\n", "vacío"),
     (b"From: a@example.cl, b@example.cl\nSubject: dos\n\nDos remitentes a la vez.\n",
      "remitente"),
+    (b"From: " + b"a" * 250 + b"@example.cl\nSubject: largo\n\nRemitente demasiado largo.\n",
+     "remitente"),
 ])
 def test_malformed_messages_are_refused_with_a_reason(raw, reason):
     with pytest.raises(MalformedEmail) as caught:

@@ -28,6 +28,7 @@ from app.tickets.tracking import InvalidTrackingCode, normalize_code
 SUBJECT_MAX = 255
 NAME_MAX = 120
 MESSAGE_ID_MAX = 255
+ADDRESS_MAX = 254  # RFC 5321's limit for a path, and the column's
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 # A tracking code as we print it (K7QM-2XDP-9RTA), also with spaces or none.
 _CODE_RE = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z]{4})[- ]?([0-9A-Za-z]{4})[- ]?"
@@ -193,7 +194,8 @@ def _read_headers(message: EmailMessage) -> tuple[str | None, str | None, str | 
     from_header = message.get("From")
     if from_header is not None:
         addresses: tuple[Address, ...] = getattr(from_header, "addresses", ())
-        usable = [a for a in addresses if a.username and a.domain]
+        usable = [a for a in addresses if a.username and a.domain
+                  and len(a.addr_spec) <= ADDRESS_MAX]
         if len(usable) == 1:
             sender = clean_text(unescape_raw(usable[0].addr_spec)).lower()
             name = clean_text(unescape_raw(usable[0].display_name or ""))
