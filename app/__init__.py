@@ -124,6 +124,7 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.accounts.apikeys_cli import apikeys_cli
     from app.accounts.cli import users_cli
+    from app.channels.email.cli import channels_cli
     from app.embedded import serve_command
     from app.notifications.cli import outbox_cli
     from app.scheduler import scheduler_cli
@@ -135,3 +136,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(serve_command)
+    app.cli.add_command(channels_cli)

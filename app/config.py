@@ -133,6 +133,21 @@ def load_config(instance_path: Path) -> dict:
         + 1024 * 1024,  # the whole form: every file at its maximum, plus the text fields
         "DUPLICATE_DISTANCE_METERS": _env_int("DUPLICATE_DISTANCE_METERS", 150),
         "DUPLICATE_WINDOW_DAYS": _env_int("DUPLICATE_WINDOW_DAYS", 90),
+        # Email intake (app/channels/email; see docs/OPERATIONS.md, "Email intake").
+        "IMAP_HOST": os.environ.get("IMAP_HOST", "").strip(),
+        "IMAP_PORT": _env_int("IMAP_PORT", 0),  # 0: 993 for ssl, 143 otherwise
+        "IMAP_SECURITY": os.environ.get("IMAP_SECURITY", "ssl").strip().lower(),
+        "IMAP_USER": os.environ.get("IMAP_USER", ""),
+        "IMAP_PASSWORD": os.environ.get("IMAP_PASSWORD", ""),
+        "IMAP_FOLDER": os.environ.get("IMAP_FOLDER", "INBOX"),
+        "IMAP_PROCESSED_FOLDER": os.environ.get("IMAP_PROCESSED_FOLDER", "Procesados"),
+        "IMAP_POLL_SECONDS": _env_int("IMAP_POLL_SECONDS", 60),
+        "IMAP_TIMEOUT_SECONDS": _env_int("IMAP_TIMEOUT_SECONDS", 30),
+        "IMAP_BATCH_SIZE": _env_int("IMAP_BATCH_SIZE", 100),
+        "EMAIL_DEFAULT_CATEGORY": os.environ.get("EMAIL_DEFAULT_CATEGORY", "").strip(),
+        # Reply-To of our answers to emailed requests; empty: IMAP_USER if an address.
+        "EMAIL_INTAKE_ADDRESS": os.environ.get("EMAIL_INTAKE_ADDRESS", "").strip(),
+        "EMAIL_MAX_PER_SENDER_PER_HOUR": _env_int("EMAIL_MAX_PER_SENDER_PER_HOUR", 10),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -7,6 +7,7 @@ from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.channels.email.models import InboundEmail
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.preferences import StaffNotificationPreference
 from app.surveys.models import (
@@ -40,6 +41,7 @@ __all__ = [
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
     "SurveyQuestion", "SurveySubmission",
     "StaffNotificationPreference",
+    "InboundEmail",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

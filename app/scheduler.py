@@ -27,6 +27,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.channels.email.imap import MailboxError, poll_once
+from app.channels.email.intake import EmailIntakeNotConfigured
 from app.database import utcnow
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
@@ -162,8 +164,24 @@ def send_digests() -> None:
         log.info("staff digests queued: %s", queued)
 
 
+def poll_mailbox() -> None:
+    try:
+        report = poll_once(db.session, current_app.config)
+    except (EmailIntakeNotConfigured, MailboxError) as exc:  # said clearly, no traceback
+        log.error("mailbox-poll: %s", getattr(exc, "message", None) or exc)
+        return
+    if report.fetched or report.errors:
+        log.info("mailbox: %s", report.summary())
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
+    if app.config.get("IMAP_HOST"):  # email intake; the poller checks its settings
+        scheduler.add_job(
+            _in_app_context(app, poll_mailbox), "interval",
+            seconds=app.config["IMAP_POLL_SECONDS"],
+            id="mailbox-poll", replace_existing=True, max_instances=1, coalesce=True,
+        )
     scheduler.add_job(
         _in_app_context(app, deliver_outbox), "interval",
         seconds=app.config["OUTBOX_INTERVAL_SECONDS"],

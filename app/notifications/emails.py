@@ -20,7 +20,8 @@ def status_page_url(ticket: Ticket) -> str:
 
 def _queue_for_resident(session: Session, ticket: Ticket, *, subject: str,
                         template: str, now: datetime | None,
-                        event: TicketEvent | None = None) -> None:
+                        event: TicketEvent | None = None,
+                        headers: dict[str, str] | None = None) -> None:
     if not ticket.contact_email:
         return
     enqueue(
@@ -36,13 +37,18 @@ def _queue_for_resident(session: Session, ticket: Ticket, *, subject: str,
         },
         ticket_id=ticket.id,
         now=now,
+        headers=headers,
     )
 
 
-def queue_confirmation(session: Session, ticket: Ticket, now: datetime | None = None) -> None:
-    """Queue the 'we received your request' email with the tracking code."""
+def queue_confirmation(session: Session, ticket: Ticket, now: datetime | None = None,
+                       headers: dict[str, str] | None = None) -> None:
+    """Queue the 'we received your request' email with the tracking code.
+
+    ``headers``: e.g. ``In-Reply-To``/``References`` when answering an email.
+    """
     _queue_for_resident(
-        session, ticket, now=now, template="ticket_received",
+        session, ticket, now=now, template="ticket_received", headers=headers,
         subject=_("Recibimos tu solicitud %(number)s", number=ticket.public_number),
     )
 

@@ -30,6 +30,8 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     # Which ``templates/emails/<template>`` made it: for operations and tests.
     template: Mapped[str | None] = mapped_column(sa.String(80))
+    # Extra headers, e.g. In-Reply-To/References to thread a reply; validated by enqueue.
+    headers: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     ticket_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )

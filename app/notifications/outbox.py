@@ -84,15 +84,20 @@ def enqueue(
     context: dict,
     ticket_id: int | None = None,
     now: datetime | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     """Render ``templates/emails/<template>.txt`` (and ``.html`` if any) and queue it.
 
-    The subject is put on one line (see ``safe_subject``).
+    The subject is put on one line (see ``safe_subject``). ``headers`` are
+    extra headers (e.g. ``In-Reply-To``) sent as given.
 
     :raise UnsafeRecipient: if ``recipient`` is not one plain address.
+    :raise ValueError: if a header name is not a plain field name or a value
+        holds a line break (header injection).
     """
     now = now or utcnow()
     message = OutboxMessage(
+        headers=_checked_headers(headers),
         recipient=checked_recipient(recipient),
         subject=safe_subject(subject),
         body_text=render_template(f"emails/{template}.txt", **context),
@@ -105,6 +110,18 @@ def enqueue(
     session.add(message)
     session.flush()
     return message
+
+
+_HEADER_NAME_RE = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable, no colon
+
+
+def _checked_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if not headers:
+        return None
+    for name, value in headers.items():
+        if not _HEADER_NAME_RE.match(name) or any(c in value for c in "\r\n\0"):
+            raise ValueError(f"unsafe email header {name!r}")
+    return dict(headers)
 
 
 @dataclass
@@ -164,6 +181,7 @@ def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
             recipients=[message.recipient],
             body=message.body_text,
             html=message.body_html,  # multipart/alternative when there is one
+            extra_headers=message.headers or None,
         ))
     except Exception as exc:  # any SMTP or socket failure is recorded, not raised
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -87,6 +87,7 @@ class EventKind(enum.StrEnum):
     SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
     MERGED = "merged"  # a duplicate was merged into a request (tickets.merging)
     ATTACHMENT_ADDED = "attachment_added"  # a file was attached (tickets.attachments)
+    RESIDENT_MESSAGE = "resident_message"  # the resident wrote (e.g. replied by email)
 
 
 class ActorKind(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""Staff replies and notes, and reassignment between departments."""
+"""Staff replies and notes, resident messages, and reassignment between departments."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from app.catalog.models import Department
 from app.database import utcnow
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_public_reply
-from app.tickets.models import ActorKind, EventKind, EventVisibility, Ticket, TicketEvent
+from app.tickets.lifecycle import transition
+from app.tickets.models import (
+    ActorKind,
+    EventKind,
+    EventVisibility,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 
 MESSAGE_MAX = 4000
 
@@ -95,4 +103,32 @@ def reassign(session: Session, ticket: Ticket, department: Department | None, *,
     ticket.updated_at = now
     session.add(event)
     session.flush()
+    return event
+
+
+def add_resident_message(session: Session, ticket: Ticket, *, body: str,
+                         now: datetime | None = None) -> TicketEvent:
+    """Record a message the resident sent about their request (e.g. an email reply).
+
+    The event is public (the resident wrote it). A resolved request reopens
+    (``resolved`` → ``in_progress`` by the resident, through
+    ``lifecycle.transition``, which emails the resident the new status). A
+    request in a final status (closed, referred, duplicate) only records the
+    message: it cannot reopen; the channel tells the resident what to do.
+
+    :raise ValidationFailed: if the text is empty or too long.
+    """
+    now = now or utcnow()
+    event = TicketEvent(
+        ticket=ticket, kind=EventKind.RESIDENT_MESSAGE, visibility=EventVisibility.PUBLIC,
+        actor_kind=ActorKind.RESIDENT, actor=None, body=_clean_body(body, "body"),
+        created_at=now,
+    )
+    session.add(event)
+    ticket.updated_at = now
+    session.flush()
+    if ticket.status is Status.RESOLVED:
+        transition(session, ticket, Status.IN_PROGRESS, actor=None,
+                   actor_kind=ActorKind.RESIDENT, now=now,
+                   note=_("El vecino/a respondió; la solicitud se reabre."))
     return event
