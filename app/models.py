@@ -7,6 +7,8 @@ from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.catalog.sla import SlaPolicy
+from app.deadlines.models import HolidayOverride
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.surveys.models import (
     ResolutionSurvey,
@@ -36,6 +38,7 @@ __all__ = [
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
     "SurveyQuestion", "SurveySubmission",
+    "HolidayOverride", "SlaPolicy",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

@@ -15,6 +15,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.deadlines.sweep import auto_close_resolved, sweep_deadlines
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
 from app.surveys.resolution import send_reminders
@@ -53,6 +54,20 @@ def remind_surveys() -> None:
         log.info("survey reminders queued: %s", queued)
 
 
+def sweep_sla() -> None:
+    report = sweep_deadlines(db.session)
+    db.session.commit()
+    if report.warned or report.breached:
+        log.info("sla sweep: warned %s, breached %s", report.warned, report.breached)
+
+
+def auto_close() -> None:
+    report = auto_close_resolved(db.session)
+    db.session.commit()
+    if report.noticed or report.closed:
+        log.info("auto-close: noticed %s, closed %s", report.noticed, report.closed)
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
     scheduler.add_job(
@@ -64,6 +79,16 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         _in_app_context(app, remind_surveys), "interval",
         seconds=app.config["SURVEY_REMINDER_INTERVAL_SECONDS"],
         id="survey-reminders", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        _in_app_context(app, sweep_sla), "interval",
+        seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"],
+        id="sla-sweep", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        _in_app_context(app, auto_close), "interval",
+        seconds=app.config["AUTO_CLOSE_INTERVAL_SECONDS"],
+        id="auto-close", replace_existing=True, max_instances=1, coalesce=True,
     )
 
 

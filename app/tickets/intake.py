@@ -16,6 +16,7 @@ from app.catalog.attributes import clean_values
 from app.catalog.models import Category, Macrosector
 from app.catalog.routing import route
 from app.database import utcnow
+from app.deadlines.clock import start_clock
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_confirmation
 from app.tickets.attributes import store_values
@@ -163,6 +164,7 @@ def submit(
     ))
     session.flush()
     store_values(session, ticket, attribute_values)
+    start_clock(session, ticket, now)  # due dates from the category's SLA policy
     if notify:
         queue_confirmation(session, ticket, now=now)
     return ticket

@@ -85,6 +85,8 @@ class EventKind(enum.StrEnum):
     INTERNAL_NOTE = "internal_note"
     REASSIGNED = "reassigned"
     SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
+    DEADLINE_CHANGED = "deadline_changed"  # due date pushed: pause, legal extension
+    SLA_ALERT = "sla_alert"  # deadline warning/breach/auto-close notice sent (internal)
 
 
 class ActorKind(enum.StrEnum):
@@ -152,7 +154,20 @@ class Ticket(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # --- Deadlines (app/deadlines); every instant in UTC. ---
+    # The policy kind at intake (service, ley_20285, oirs), kept if the category changes.
+    clock_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Business seconds the clock was paused so far (waiting_resident, reopened).
+    paused_business_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_business_seconds: Mapped[int | None]
+    resolution_business_seconds: Mapped[int | None]
+    autoclose_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Category] = relationship()
     department: Mapped[Department] = relationship()
