@@ -156,8 +156,8 @@ def test_a_due_date_never_falls_outside_office_hours(start, seconds, days):
 
 
 @settings(max_examples=150, deadline=None)
-@given(start=instants, seconds=office_seconds,
-       pause_from=st.floats(min_value=0, max_value=1), pause_len=st.floats(min_value=0, max_value=1))
+@given(start=instants, seconds=office_seconds, pause_from=st.floats(min_value=0, max_value=1),
+       pause_len=st.floats(min_value=0, max_value=1))
 def test_pausing_never_shortens_a_deadline_and_keeps_the_budget(start, seconds, pause_from,
                                                                  pause_len):
     due = CAL.add_business_seconds(start, seconds)
