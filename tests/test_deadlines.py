@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import Role
+from app.catalog.models import Department
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.deadlines.clock import ExtensionRefused, extend_legal_deadline
 from app.deadlines.sweep import auto_close_resolved, sweep_deadlines
@@ -362,3 +363,52 @@ def test_resident_reply_after_resolution_prevents_notice_and_close(session):
     report = auto_close_resolved(session, local(2026, 11, 30, 18))
     assert (report.noticed, report.closed) == (0, 0)
     assert ticket.status is Status.RESOLVED
+
+
+# --- jobs and commands -----------------------------------------------------------------
+
+def test_sweep_and_auto_close_jobs_are_registered_in_the_scheduler(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from app.scheduler import register_jobs
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    register_jobs(scheduler, app)
+    assert scheduler.get_job("sla-sweep").trigger.interval == timedelta(minutes=1)
+    assert scheduler.get_job("auto-close").trigger.interval == timedelta(hours=1)
+
+
+def test_breach_alert_reaches_the_supervisor_over_smtp(app, database, smtp_server):
+    from app.notifications.outbox import deliver_pending
+    from app.scheduler import sweep_sla
+
+    with database() as session:
+        _department_with_staff(session)
+        department = session.scalar(sa.select(Department).where(
+            Department.email == "alumbrado@muni.example.cl"))
+        ticket = make_ticket(session, make_category(session, department),
+                             now=datetime.now(UTC) - timedelta(days=30), notify=False)
+        session.commit()
+        ticket_id, number = ticket.id, ticket.public_number
+    with app.app_context():
+        sweep_sla()  # the job body: sweep and commit
+    with database() as session:
+        deliver_pending(session)
+    received = {(m["To"], m["Subject"]) for m in smtp_server.messages}
+    assert ("jefa@muni.example.cl", f"Plazo vencido: solicitud {number}") in received
+    breach = next(m for m in smtp_server.messages if m["Subject"].startswith("Plazo vencido"))
+    assert (f"http://conectados.test/gestion/solicitudes/{ticket_id}"
+            in breach.get_content())
+
+
+def test_deadlines_commands_run_the_jobs_once(runner, database):
+    with database() as session:
+        make_ticket(session, now=datetime.now(UTC) - timedelta(days=30), notify=False)
+        session.commit()
+    result = runner.invoke(args=["deadlines", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "Deadline warnings: 0; breaches: 1" in result.output
+    result = runner.invoke(args=["deadlines", "sweep"])
+    assert "Deadline warnings: 0; breaches: 0" in result.output
+    result = runner.invoke(args=["deadlines", "auto-close"])
+    assert result.exit_code == 0 and "Auto-close notices: 0; closed: 0" in result.output
