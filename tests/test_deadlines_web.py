@@ -62,6 +62,12 @@ def test_staff_extends_a_legal_deadline_once_and_the_resident_sees_it(client, da
         assert ticket.resolution_due_at > old_due + timedelta(days=13)  # 10 business days
         assert ticket.events[-1].kind is EventKind.DEADLINE_CHANGED
 
+    # A second post (a stale page in another tab) is refused with the reason.
+    again = client.post(f"/gestion/solicitudes/{ticket_id}/prorroga", data={
+        "extension-csrf_token": csrf_token_from(detail), "extension-reason": "Otra vez."})
+    assert again.status_code == 422
+    assert "ya fue prorrogado una vez" in error_summary(again.get_data(as_text=True))
+
     status_page = text_of(client.get(f"/seguimiento/{code}").get_data(as_text=True))
     assert "(plazo prorrogado)" in status_page
     assert "Hay que reunir antecedentes de tres direcciones." in status_page
@@ -77,6 +83,21 @@ def test_extension_without_reason_comes_back_with_a_spanish_error(client, databa
     assert "Escribe el motivo de la prórroga." in error_summary(response.get_data(as_text=True))
     with database() as session:
         assert session.get(Ticket, ticket_id).deadline_extended_at is None
+
+
+def test_extension_form_is_not_offered_once_the_legal_deadline_has_passed(client, database):
+    with database() as session:
+        department = make_department(session)
+        category = make_category(session, department, sla_policy=SlaPolicy(
+            name="Ley 20.285", kind=PolicyKind.LEY_20285))
+        agent = make_user(session, Role.AGENT, [department])
+        ticket = make_ticket(session, category, now=utcnow() - timedelta(days=60))
+        session.commit()
+        email, ticket_id = agent.email, ticket.id
+    login(client, email)
+    html = client.get(f"/gestion/solicitudes/{ticket_id}").get_data(as_text=True)
+    assert "(vencida)" in html
+    assert "Prorrogar plazo (Ley 20.285)" not in html
 
 
 def test_queue_marks_overdue_requests(client, database):

@@ -12,6 +12,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the staff pages (extension form, holiday admin), template helpers, CLI."""
     from app.deadlines.cli import deadlines_cli
+    from app.deadlines.clock import can_extend
     from app.deadlines.display import deadline_state
     from app.deadlines.forms import ExtensionForm
     from app.deadlines.routes import bp
@@ -20,3 +21,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(deadlines_cli)
     app.add_template_filter(deadline_state, "deadline_state")
     app.add_template_global(lambda: ExtensionForm(formdata=None), "new_extension_form")
+    app.add_template_global(can_extend, "can_extend_deadline")

@@ -25,6 +25,7 @@ from app.accounts.models import User
 from app.calendar import BusinessCalendar
 from app.catalog.models import Category
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
+from app.database import utcnow
 from app.deadlines.calendar_source import load_calendar
 from app.domain import DomainError, ValidationFailed
 from app.notifications.emails import status_page_url
@@ -206,10 +207,12 @@ class ExtensionRefused(DomainError):
     """The legal deadline cannot be extended (wrong clock, already extended, expired)."""
 
 
-def can_extend(ticket: Ticket) -> bool:
+def can_extend(ticket: Ticket, now: datetime | None = None) -> bool:
+    """Whether ``extend_legal_deadline`` would accept this request now (given a reason)."""
     return (ticket.clock_kind == PolicyKind.LEY_20285.value
             and ticket.deadline_extended_at is None
-            and ticket.status.is_open and ticket.resolution_due_at is not None)
+            and ticket.status.is_open and ticket.resolution_due_at is not None
+            and (now or utcnow()) <= ticket.resolution_due_at)
 
 
 def extend_legal_deadline(session: Session, ticket: Ticket, *, actor: User, reason: str,
