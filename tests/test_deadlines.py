@@ -6,7 +6,7 @@ America/Santiago (-03 in November 2026)."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +16,7 @@ from app.accounts.models import Role
 from app.catalog.models import Department
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.deadlines.clock import ExtensionRefused, extend_legal_deadline
+from app.deadlines.models import HolidayOverride, OverrideKind
 from app.deadlines.sweep import auto_close_resolved, sweep_deadlines
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
@@ -91,6 +92,18 @@ def test_policy_in_business_hours_for_resolution(session):
                          now=local(2026, 11, 13, 15))  # Friday
     # Fri 15:00-16:30 (1.5 h) + Mon 9 h + Tue 08:30 + 1.5 h = 10:00.
     assert ticket.resolution_due_at == local(2026, 11, 17, 10)
+
+
+def test_a_municipal_closure_from_the_override_table_moves_new_due_dates(session):
+    session.add(HolidayOverride(day=date(2026, 11, 13), name="Aniversario comunal",
+                                kind=OverrideKind.CLOSURE))
+    session.flush()
+    category = make_category(session, sla_policy=service_policy(session))
+    ticket = make_ticket(session, category, now=local(2026, 11, 12, 15))
+    # Fri 13 closed: Mon 16 (1), Tue 17 (2), Wed 18 (3), Thu 19 (4), Fri 20 (5), 16:30.
+    assert ticket.resolution_due_at == local(2026, 11, 20, 16, 30)
+    # First response, 8 office hours: Thu 2.5 h, then Mon 08:30 + 5.5 h = 14:00.
+    assert ticket.first_response_due_at == local(2026, 11, 16, 14)
 
 
 # --- Ley 20.285 ---------------------------------------------------------------------

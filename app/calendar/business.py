@@ -128,8 +128,12 @@ class BusinessCalendar:
             raise ValueError("days must not be negative")
         day = start.astimezone(self.tz).date()
         if days == 0:
-            while not self.is_business_day(day):
+            for _ in range(_MAX_DAYS_SCANNED):
+                if self.is_business_day(day):
+                    break
                 day += timedelta(days=1)
+            else:
+                raise ValueError("calendar has no business day in ten years")
         counted = 0
         for _ in range(_MAX_DAYS_SCANNED * 2):
             if counted == days:

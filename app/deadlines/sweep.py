@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.database import utcnow
 from app.deadlines.calendar_source import load_calendar
@@ -124,6 +124,7 @@ def auto_close_resolved(session: Session, now: datetime | None = None) -> AutoCl
              .where(Ticket.status == Status.RESOLVED, Ticket.resolved_at.is_not(None),
                     Ticket.resolved_at <= now)
              .order_by(Ticket.id)
+             .options(selectinload(Ticket.events))
              .execution_options(populate_existing=True))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Ticket)
