@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from app.deadlines.clock import REASON_MAX
 from app.deadlines.models import OverrideKind
@@ -27,5 +28,5 @@ class HolidayForm(FlaskForm):
                       render_kw={"maxlength": 10, "inputmode": "numeric"})
     name = StringField(_l("Nombre"), description=_l("Por ejemplo: Aniversario de la comuna."),
                        render_kw={"maxlength": 120})
-    kind = SelectField(_l("Tipo"), choices=[(k.value, k.label) for k in OverrideKind],
+    kind = SelectField(_l("Tipo"), choices=[SelectChoice(k.value, k.label) for k in OverrideKind],
                        validate_choice=False)
