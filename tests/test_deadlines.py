@@ -425,3 +425,16 @@ def test_deadlines_commands_run_the_jobs_once(runner, database):
     assert "Deadline warnings: 0; breaches: 0" in result.output
     result = runner.invoke(args=["deadlines", "auto-close"])
     assert result.exit_code == 0 and "Auto-close notices: 0; closed: 0" in result.output
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("OFFICE_HOURS", "lunes 8-17"), ("OFFICE_HOURS", "mon 18:00-08:00"),
+    ("OFFICE_TIMEZONE", "America/Valparaiso"),
+])
+def test_unreadable_office_settings_stop_start_up(monkeypatch, setting, value):
+    from app import create_app
+    from app.config import ConfigError
+
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(ConfigError, match=setting):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})

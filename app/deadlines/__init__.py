@@ -6,11 +6,32 @@ it to the database (policies, the municipal override table, ticket columns).
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from flask import Flask
+
+from app.calendar import parse_office_hours
+from app.config import ConfigError
+
+
+def check_settings(config) -> None:
+    try:
+        parse_office_hours(config["OFFICE_HOURS"])
+    except ValueError as exc:
+        raise ConfigError(f"OFFICE_HOURS: {exc}") from exc
+    try:
+        ZoneInfo(config["OFFICE_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"OFFICE_TIMEZONE: unknown zone {config['OFFICE_TIMEZONE']!r}") from exc
 
 
 def init_app(app: Flask) -> None:
-    """Register the staff pages (extension form, holiday admin), template helpers, CLI."""
+    """Register the staff pages (extension form, holiday admin), template helpers, CLI.
+
+    :raise ConfigError: when ``OFFICE_HOURS`` or ``OFFICE_TIMEZONE`` cannot be
+        read, so a typo stops start-up instead of failing every new request.
+    """
+    check_settings(app.config)
     from app.deadlines.cli import deadlines_cli
     from app.deadlines.clock import can_extend
     from app.deadlines.display import deadline_state
