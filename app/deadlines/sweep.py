@@ -2,9 +2,10 @@
 
 There is no job per request: each run reads the indexed instants on
 ``tickets``. A warning or breach is claimed with one conditional
-``UPDATE ... WHERE warned_at IS NULL ... RETURNING id``, so of two sweeps
-running at once (two scheduler hosts, or a rerun) only one gets each row
-and only that one queues the email. The caller commits.
+``UPDATE ... WHERE warned_at IS NULL ... RETURNING id`` (on PostgreSQL over
+rows picked ``FOR UPDATE SKIP LOCKED``), so of two sweeps running at once
+(two scheduler hosts, or a rerun) only one gets each row and only that one
+queues the email. The caller commits.
 """
 
 from __future__ import annotations
@@ -47,9 +48,16 @@ class SweepReport:
 def _claim(session: Session, column, now: datetime, *conditions) -> list[Ticket]:
     """Set ``column`` to ``now`` on running requests matching ``conditions`` that
     lack it, and return the rows this call got (not those a concurrent call got)."""
+    candidates = (sa.select(Ticket.id)
+                  .where(column.is_(None), Ticket.status.in_(RUNNING), *conditions)
+                  .order_by(Ticket.id))
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another sweep (or a staff edit) holds are left for the next run,
+        # rather than waited for: no blocking, and no lock-order deadlock.
+        candidates = candidates.with_for_update(skip_locked=True)
     ids = session.execute(
         sa.update(Ticket)
-        .where(column.is_(None), Ticket.status.in_(RUNNING), *conditions)
+        .where(Ticket.id.in_(candidates.scalar_subquery()), column.is_(None))
         .values({column.key: now})
         .returning(Ticket.id),
         execution_options={"synchronize_session": False},
