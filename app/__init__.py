@@ -108,6 +108,10 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     init_open311(app)
 
+    from app.deadlines import init_app as init_deadlines
+
+    init_deadlines(app)  # extension form, holiday admin, due-date display
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

@@ -148,6 +148,16 @@ def load_config(instance_path: Path) -> dict:
         # Reply-To of our answers to emailed requests; empty: IMAP_USER if an address.
         "EMAIL_INTAKE_ADDRESS": os.environ.get("EMAIL_INTAKE_ADDRESS", "").strip(),
         "EMAIL_MAX_PER_SENDER_PER_HOUR": _env_int("EMAIL_MAX_PER_SENDER_PER_HOUR", 10),
+        # Deadlines (app/calendar, app/deadlines; docs/ARCHITECTURE.md "Time and deadlines").
+        "OFFICE_HOURS": os.environ.get("OFFICE_HOURS", "mon-thu 08:30-17:30, fri 08:30-16:30"),
+        "OFFICE_TIMEZONE": os.environ.get("OFFICE_TIMEZONE", "America/Santiago"),
+        "SLA_DEFAULT_FIRST_RESPONSE_HOURS": _env_int("SLA_DEFAULT_FIRST_RESPONSE_HOURS", 16),
+        "SLA_DEFAULT_RESOLUTION_DAYS": _env_int("SLA_DEFAULT_RESOLUTION_DAYS", 10),
+        "SLA_WARN_PERCENT": _env_int("SLA_WARN_PERCENT", 75),
+        "SLA_SWEEP_INTERVAL_SECONDS": _env_int("SLA_SWEEP_INTERVAL_SECONDS", 60),
+        "AUTO_CLOSE_BUSINESS_DAYS": _env_int("AUTO_CLOSE_BUSINESS_DAYS", 5),
+        "AUTO_CLOSE_NOTICE_BUSINESS_DAYS": _env_int("AUTO_CLOSE_NOTICE_BUSINESS_DAYS", 2),
+        "AUTO_CLOSE_INTERVAL_SECONDS": _env_int("AUTO_CLOSE_INTERVAL_SECONDS", 3600),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -7,7 +7,9 @@ from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.catalog.sla import SlaPolicy
 from app.channels.email.models import InboundEmail
+from app.deadlines.models import HolidayOverride
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.preferences import StaffNotificationPreference
 from app.surveys.models import (
@@ -42,6 +44,7 @@ __all__ = [
     "SurveyQuestion", "SurveySubmission",
     "StaffNotificationPreference",
     "InboundEmail",
+    "HolidayOverride", "SlaPolicy",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

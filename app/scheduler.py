@@ -30,6 +30,7 @@ from flask.cli import AppGroup
 from app.channels.email.imap import MailboxError, poll_once
 from app.channels.email.intake import EmailIntakeNotConfigured
 from app.database import utcnow
+from app.deadlines.sweep import auto_close_resolved, sweep_deadlines
 from app.extensions import db
 from app.notifications.outbox import deliver_pending
 from app.notifications.staff import send_staff_digests
@@ -174,6 +175,20 @@ def poll_mailbox() -> None:
         log.info("mailbox: %s", report.summary())
 
 
+def sweep_sla() -> None:
+    report = sweep_deadlines(db.session)
+    db.session.commit()
+    if report.warned or report.breached:
+        log.info("sla sweep: warned %s, breached %s", report.warned, report.breached)
+
+
+def auto_close() -> None:
+    report = auto_close_resolved(db.session)
+    db.session.commit()
+    if report.noticed or report.closed:
+        log.info("auto-close: noticed %s, closed %s", report.noticed, report.closed)
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
     if app.config.get("IMAP_HOST"):  # email intake; the poller checks its settings
@@ -197,8 +212,16 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         seconds=app.config["STAFF_DIGEST_INTERVAL_SECONDS"],
         id="staff-digest", replace_existing=True, max_instances=1, coalesce=True,
     )
-    # Jobs of other features go here, each with its own stable id:
-    # "sla-sweep" (every minute), "auto-close", "mailbox-poll" (if configured).
+    scheduler.add_job(
+        _in_app_context(app, sweep_sla), "interval",
+        seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"],
+        id="sla-sweep", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    scheduler.add_job(
+        _in_app_context(app, auto_close), "interval",
+        seconds=app.config["AUTO_CLOSE_INTERVAL_SECONDS"],
+        id="auto-close", replace_existing=True, max_instances=1, coalesce=True,
+    )
 
 
 scheduler_cli = AppGroup("scheduler", help="Background jobs.")

@@ -303,7 +303,8 @@ def test_resident_answering_the_delivered_confirmation_lands_on_the_request(
     [confirmation] = smtp_server.messages
     assert confirmation["Reply-To"] == mailbox.user  # the answer comes back to the intake
 
-    quoted = "\n".join(f"> {line}" for line in confirmation.get_body(("plain",)).get_content().splitlines())
+    plain = confirmation.get_body(("plain",)).get_content()
+    quoted = "\n".join(f"> {line}" for line in plain.splitlines())
     answer = (f"From: Rosa Pérez <rosa.perez@example.cl>\nTo: {confirmation['Reply-To']}\n"
               f"Subject: Re: {confirmation['Subject']}\nMessage-ID: <answer-1@example.cl>\n"
               f"In-Reply-To: {confirmation['Message-ID']}\n"

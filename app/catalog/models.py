@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.catalog.sla import SlaPolicy
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -53,8 +54,11 @@ class Category(db.Model):
     keywords: Mapped[str] = mapped_column(sa.String(300), default="")
     # Open311 discovery's ``changeset`` (with the attributes' own times).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Deadlines (app/deadlines): None runs the configured default policy.
+    sla_policy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sla_policies.id"))
 
     department: Mapped[Department] = relationship(back_populates="categories")
+    sla_policy: Mapped[SlaPolicy | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"

@@ -18,11 +18,12 @@ from app.accounts.models import Role, User
 from app.accounts.services import create_user
 from app.catalog.attributes import Datatype, define_attribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.database import utcnow
 from app.surveys.demo import seed_surveys
 from app.tickets import intake, lifecycle, timeline
 from app.tickets.contact import ResidentContact
-from app.tickets.models import Channel, Status
+from app.tickets.models import Channel, Status, Ticket
 
 DEMO_PASSWORD = "conectados-demo"
 
@@ -112,6 +113,25 @@ CATALOGUE = {
          "Cuéntanos cómo te atendimos (OIRS).",
          ["Me atendieron muy mal en la ventanilla de permisos de circulación."]),
     ]),
+}
+
+# SLA policies (app/deadlines): name -> (kind, first response, unit, resolution, unit),
+# and the categories that run them; the others run the configured default.
+SLA_POLICIES = {
+    "Urgencia vial": (PolicyKind.SERVICE, 4, TargetUnit.BUSINESS_HOURS,
+                      16, TargetUnit.BUSINESS_HOURS, ["semaforo"]),
+    "Servicio en terreno": (PolicyKind.SERVICE, 16, TargetUnit.BUSINESS_HOURS,
+                            10, TargetUnit.BUSINESS_DAYS,
+                            ["voluminosos", "microbasural", "poda", "areas-verdes", "senaletica",
+                             "demarcacion", "reductor", "luminaria", "bache", "vereda"]),
+    "Atención social": (PolicyKind.SERVICE, 8, TargetUnit.BUSINESS_HOURS,
+                        15, TargetUnit.BUSINESS_DAYS,
+                        ["ayuda-social", "registro-social", "credencial", "ayudas-tecnicas"]),
+    "Acceso a la información (Ley 20.285)": (PolicyKind.LEY_20285, None,
+                                             TargetUnit.BUSINESS_DAYS, 20,
+                                             TargetUnit.BUSINESS_DAYS, ["acceso-informacion"]),
+    "OIRS": (PolicyKind.OIRS, 2, TargetUnit.BUSINESS_DAYS, 10, TargetUnit.BUSINESS_DAYS,
+             ["reclamo-atencion"]),
 }
 
 # Open311 keywords of some categories.
@@ -231,6 +251,7 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
             categories.append(category)
             samples[slug] = texts
     session.flush()
+    _seed_sla_policies(session, categories)
     for category in categories:
         for code, question, datatype, required, hint, values in ATTRIBUTES.get(category.slug, []):
             define_attribute(session, category, code=code, description=question,
@@ -276,11 +297,29 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
         _play_history(session, rng, ticket, agent, created, now)
         summary.requests += 1
 
+    # The demo's past was already swept: no burst of warnings for old requests.
+    session.execute(sa.update(Ticket).where(Ticket.resolution_warn_at <= now,
+                                            Ticket.warned_at.is_(None)).values(warned_at=now))
+    session.execute(sa.update(Ticket).where(Ticket.resolution_due_at <= now,
+                                            Ticket.breached_at.is_(None)).values(breached_at=now))
     summary.surveys = seed_surveys(session, now=now, seed=seed)
     summary.departments = len(departments)
     summary.categories = len(categories)
     session.flush()
     return summary
+
+
+def _seed_sla_policies(session: Session, categories: list[Category]) -> None:
+    by_slug = {c.slug: c for c in categories}
+    for name, (kind, first, first_unit, resolution, unit, slugs) in SLA_POLICIES.items():
+        policy = SlaPolicy(name=name, kind=kind, first_response_target=first,
+                           first_response_unit=first_unit, resolution_target=resolution,
+                           resolution_unit=unit,
+                           extension_days=10 if kind is PolicyKind.LEY_20285 else None)
+        session.add(policy)
+        for slug in slugs:
+            by_slug[slug].sla_policy = policy
+    session.flush()
 
 
 def _play_history(session, rng, ticket, agent, created, now) -> None:

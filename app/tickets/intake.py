@@ -16,6 +16,7 @@ from app.catalog.attributes import clean_values
 from app.catalog.models import Category, Macrosector
 from app.catalog.routing import route
 from app.database import utcnow
+from app.deadlines.clock import start_clock
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_confirmation
 from app.notifications.staff import notify_new_ticket
@@ -164,6 +165,7 @@ def submit(
     ))
     session.flush()
     store_values(session, ticket, attribute_values)
+    start_clock(session, ticket, now)  # due dates from the category's SLA policy
     if notify:
         queue_confirmation(session, ticket, now=now)
         notify_new_ticket(session, ticket, now=now)  # staff who want it at once

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import User
 from app.database import utcnow
+from app.deadlines.clock import after_transition
 from app.domain import DomainError
 from app.notifications.emails import queue_status_change
 from app.surveys.invitations import invite_after_resolution
@@ -126,6 +127,7 @@ def transition(
     )
     session.add(event)
     session.flush()
+    after_transition(session, ticket, event, now)  # SLA clock: pause, resume, durations
     if to is S.RESOLVED:  # the satisfaction survey; its link goes in the email below
         invite_after_resolution(session, ticket, now=now, emailed=bool(
             notify and visible_to_resident and ticket.contact_email))

@@ -88,6 +88,8 @@ class EventKind(enum.StrEnum):
     MERGED = "merged"  # a duplicate was merged into a request (tickets.merging)
     ATTACHMENT_ADDED = "attachment_added"  # a file was attached (tickets.attachments)
     RESIDENT_MESSAGE = "resident_message"  # the resident wrote (e.g. replied by email)
+    DEADLINE_CHANGED = "deadline_changed"  # due date pushed: pause, legal extension
+    SLA_ALERT = "sla_alert"  # deadline warning/breach/auto-close notice sent (internal)
 
 
 class ActorKind(enum.StrEnum):
@@ -158,7 +160,20 @@ class Ticket(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # --- Deadlines (app/deadlines); every instant in UTC. ---
+    # The policy kind at intake (service, ley_20285, oirs), kept if the category changes.
+    clock_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Business seconds the clock was paused so far (waiting_resident, reopened).
+    paused_business_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deadline_extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_business_seconds: Mapped[int | None]
+    resolution_business_seconds: Mapped[int | None]
+    autoclose_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Category] = relationship()
     department: Mapped[Department] = relationship()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.catalog.models import Department
 from app.database import utcnow
+from app.deadlines.clock import record_first_response
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_public_reply
 from app.tickets.lifecycle import transition
@@ -51,6 +52,7 @@ def add_public_reply(session: Session, ticket: Ticket, *, author: User, body: st
     ticket.updated_at = now
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+        record_first_response(session, ticket, now)  # business time, for dashboards
     session.flush()
     if notify:
         queue_public_reply(session, ticket, event, now=now)
