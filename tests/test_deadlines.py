@@ -411,7 +411,7 @@ def test_breach_alert_reaches_the_supervisor_over_smtp(app, database, smtp_serve
     assert ("jefa@muni.example.cl", f"Plazo vencido: solicitud {number}") in received
     breach = next(m for m in smtp_server.messages if m["Subject"].startswith("Plazo vencido"))
     assert (f"http://conectados.test/gestion/solicitudes/{ticket_id}"
-            in breach.get_content())
+            in breach.get_body(("plain",)).get_content())
 
 
 def test_deadlines_commands_run_the_jobs_once(runner, database):

@@ -10,7 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts.models import Role
+from app.catalog.sla import PolicyKind, SlaPolicy
+from app.channels.email.intake import ingest_message, load_settings
+from app.channels.email.models import InboundSource
 from app.database import utcnow
+from app.deadlines.clock import extend_legal_deadline
+from app.deadlines.sweep import auto_close_resolved
 from app.notifications.models import OutboxMessage
 from app.notifications.outbox import deliver_pending
 from app.surveys.invitations import make_token
@@ -34,7 +39,7 @@ def resident_templates_on_disk() -> set[str]:
 
 
 @pytest.fixture
-def every_resident_email(session):
+def every_resident_email(session, app):
     """Drive one request through every resident email, with internal notes all along.
 
     Each step adds an internal note (and one internal status change) before the
@@ -44,8 +49,9 @@ def every_resident_email(session):
     start = utcnow() - timedelta(days=10)
     department = make_department(session)
     agent = make_user(session, Role.AGENT, [department])
-    ticket = make_ticket(session, make_category(session, department), email=RESIDENT,
-                         now=start)  # ticket_received
+    policy = SlaPolicy(name="Acceso a la información", kind=PolicyKind.LEY_20285)
+    category = make_category(session, department, sla_policy=policy)
+    ticket = make_ticket(session, category, email=RESIDENT, now=start)  # ticket_received
 
     def note(minutes: int) -> None:
         timeline.add_internal_note(session, ticket, author=agent, body=SECRET,
@@ -55,6 +61,8 @@ def every_resident_email(session):
     lifecycle.transition(session, ticket, Status.IN_REVIEW, actor=agent, note=SECRET,
                          visible_to_resident=False, now=start + timedelta(minutes=2))
     note(3)
+    extend_legal_deadline(session, ticket, actor=agent, reason="Hay que reunir planos.",
+                          now=start + timedelta(minutes=3, seconds=30))  # deadline_extended
     lifecycle.transition(session, ticket, Status.IN_PROGRESS, actor=agent,
                          now=start + timedelta(minutes=4))  # ticket_status_changed
     note(5)
@@ -74,15 +82,24 @@ def every_resident_email(session):
     note(13)
     assert send_reminders(session, now=resolved_at + timedelta(days=4)) == 1  # survey_reminder
     note(14)
+    # Nine calendar days hold at least the 3 business days before the notice.
+    assert auto_close_resolved(session, now=resolved_at + timedelta(days=9)).noticed == 1
     lifecycle.transition(session, ticket, Status.IN_PROGRESS, actor=agent,
-                         now=resolved_at + timedelta(days=5))  # reopened
+                         now=resolved_at + timedelta(days=10))  # reopened
     note(15)
     survivor = make_ticket(session, ticket.category, now=start, contact=ResidentContact(
         name="Otra Vecina", phone="+56 9 1234 5678"))  # no email: only ours are sent
     merge(session, ticket, survivor, actor=agent, reason=SECRET,
-          now=resolved_at + timedelta(days=5, minutes=1))  # status changed: duplicate
+          now=resolved_at + timedelta(days=10, minutes=1))  # status changed: duplicate
     lifecycle.transition(session, survivor, Status.IN_PROGRESS, actor=agent,
-                         now=resolved_at + timedelta(days=5, minutes=2))  # ticket_merged_update
+                         now=resolved_at + timedelta(days=10, minutes=2))  # ticket_merged_update
+    note(16)
+    settings = load_settings(session, {**app.config, "EMAIL_DEFAULT_CATEGORY": category.slug})
+    reply = (f"From: Rosa <{RESIDENT}>\nTo: solicitudes@muni.cl\nMessage-ID: <walk@example.cl>\n"
+             f"Subject: Re: {ticket.formatted_tracking_code}\nMIME-Version: 1.0\n"
+             "Content-Type: text/plain; charset=utf-8\n\nSigue oscuro el pasaje.\n").encode()
+    ingest_message(session, reply, settings=settings, source=InboundSource.PIPE,
+                   now=resolved_at + timedelta(days=10, minutes=3))  # ticket_email_closed
     session.commit()
     messages = session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.recipient == RESIDENT).order_by(OutboxMessage.id)).all()
@@ -135,7 +152,7 @@ def test_internal_status_change_sends_the_resident_nothing(every_resident_email)
 def test_resident_emails_reach_a_real_smtp_server_without_the_note(every_resident_email,
                                                                   session, smtp_server):
     _ticket, messages = every_resident_email
-    deliver_pending(session, now=utcnow())
+    deliver_pending(session, now=utcnow() + timedelta(days=1))  # the walk ends just ahead
     assert len(smtp_server.messages) == len(messages)
     for received in smtp_server.messages:
         plain = received.get_body(("plain",)).get_content()  # decoded, not the wire form

@@ -78,14 +78,14 @@ def sweep_deadlines(session: Session, now: datetime | None = None) -> SweepRepor
     report = SweepReport()
     for ticket in _claim(session, Ticket.warned_at, now,
                          Ticket.resolution_warn_at <= now, Ticket.resolution_due_at > now):
-        recipients = notify_sla_warning(session, ticket, now=now)
+        queued = notify_sla_warning(session, ticket, now=now)
         _alert_event(session, ticket, now, _(
-            "Aviso de plazo por vencer enviado a: %(to)s.", to=", ".join(recipients) or "—"))
+            "Aviso de plazo por vencer: %(n)d correo(s) al equipo.", n=queued))
         report.warned += 1
     for ticket in _claim(session, Ticket.breached_at, now, Ticket.resolution_due_at <= now):
-        recipients = notify_sla_breach(session, ticket, now=now)
+        queued = notify_sla_breach(session, ticket, now=now)
         _alert_event(session, ticket, now, _(
-            "Plazo vencido; aviso enviado a: %(to)s.", to=", ".join(recipients) or "—"))
+            "Plazo vencido: %(n)d correo(s) de escalamiento.", n=queued))
         report.breached += 1
     session.flush()
     return report
