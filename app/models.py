@@ -6,7 +6,8 @@ from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
-from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.catalog.models import AutoAssign, Category, Department, Macrosector, Visibility
+from app.catalog.routing_models import RoutingRule
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.surveys.models import (
     ResolutionSurvey,
@@ -35,7 +36,7 @@ __all__ = [
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",
     "TicketEvent", "User", "Visibility", "YearCounter", "department_membership",
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
-    "SurveyQuestion", "SurveySubmission",
+    "SurveyQuestion", "SurveySubmission", "AutoAssign", "RoutingRule",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

@@ -18,6 +18,7 @@ from app.catalog.routing import route
 from app.database import utcnow
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_confirmation
+from app.tickets.assignment import auto_assign
 from app.tickets.attributes import store_values
 from app.tickets.contact import ResidentContact, normalize_email, normalize_rut
 from app.tickets.models import (
@@ -121,7 +122,8 @@ def submit(
     if errors:
         raise ValidationFailed(_("Revisa los datos marcados."), errors)
 
-    decision = route(category)
+    decision = route(session, category=category, description=description, address=address,
+                     macrosector=macrosector, channel=channel)
     year = now.astimezone(LOCAL_TZ).year
     sequence = next_sequence(session, year)
     ticket = Ticket(
@@ -162,6 +164,7 @@ def submit(
         created_at=now,
     ))
     session.flush()
+    auto_assign(session, ticket, now=now, notify=notify)  # departments that turned it on
     store_values(session, ticket, attribute_values)
     if notify:
         queue_confirmation(session, ticket, now=now)

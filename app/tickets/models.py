@@ -85,6 +85,7 @@ class EventKind(enum.StrEnum):
     INTERNAL_NOTE = "internal_note"
     REASSIGNED = "reassigned"
     SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
+    ASSIGNED = "assigned"  # given to (or taken from) a staff member; tickets.assignment
 
 
 class ActorKind(enum.StrEnum):
@@ -145,6 +146,8 @@ class Ticket(db.Model):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff member who entered the request on a resident's behalf.
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Staff member of the department handling it (tickets.assignment); None: unassigned.
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -157,7 +160,8 @@ class Ticket(db.Model):
     category: Mapped[Category] = relationship()
     department: Mapped[Department] = relationship()
     macrosector: Mapped[Macrosector | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id",
         cascade="all, delete-orphan",

@@ -12,6 +12,7 @@ from app.catalog.models import Department
 from app.database import utcnow
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_public_reply
+from app.tickets.assignment import after_department_change
 from app.tickets.models import ActorKind, EventKind, EventVisibility, Ticket, TicketEvent
 
 MESSAGE_MAX = 4000
@@ -74,6 +75,8 @@ def reassign(session: Session, ticket: Ticket, department: Department | None, *,
     The event is internal, since the reason may speak of internal matters; the
     resident's status page shows the department that has the request now.
 
+    The assignee is dropped; the new department auto-assigns if it does so.
+
     :raise ValidationFailed: if the department is missing, inactive or the
         current one, or the reason is empty.
     """
@@ -95,4 +98,5 @@ def reassign(session: Session, ticket: Ticket, department: Department | None, *,
     ticket.updated_at = now
     session.add(event)
     session.flush()
+    after_department_change(session, ticket, actor=actor, now=now)  # clear or auto-assign
     return event
