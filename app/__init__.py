@@ -85,6 +85,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
 
+    from app.staff.routing_admin import bp as routing_admin_bp
+
+    app.register_blueprint(routing_admin_bp)  # /gestion/admin/ruteo (admins)
+
     from app.surveys import init_app as init_surveys
 
     init_surveys(app)  # its blueprints, template helpers and CLI
