@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
 from app.catalog import rules
-from app.catalog.models import AutoAssign, Macrosector
+from app.catalog.models import AutoAssign, Department, Macrosector
 from app.catalog.routing import matching_keyword, normalize_text, route
 from app.domain import ValidationFailed
 from app.notifications.models import OutboxMessage
@@ -447,3 +450,38 @@ def test_set_auto_assign_refuses_an_unknown_mode(session, world):
     rules.set_auto_assign(session, world["obras"], "fewest_open")
     assert world["obras"].auto_assign is AutoAssign.FEWEST_OPEN
 
+
+
+def test_concurrent_round_robin_picks_wait_for_each_other_and_differ(app, database):
+    """Two intakes at once: the second waits on the department row, then takes the next member."""
+    with database() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's; SQLite has a single writer")
+        obras = make_department(session, auto_assign=AutoAssign.ROUND_ROBIN)
+        make_user(session, Role.AGENT, [obras])
+        make_user(session, Role.AGENT, [obras])
+        session.commit()
+        department_id = obras.id
+        engine = session.get_bind()
+    first = Session(engine)
+    second_pick: dict[str, int] = {}
+
+    def pick_in_another_transaction() -> None:
+        with Session(engine) as other:
+            chosen = assignment.pick_assignee(other, other.get(Department, department_id))
+            second_pick["id"] = chosen.id
+            other.commit()
+
+    try:
+        first_pick = assignment.pick_assignee(first, first.get(Department, department_id)).id
+        thread = threading.Thread(target=pick_in_another_transaction)
+        thread.start()
+        thread.join(timeout=1.5)
+        assert thread.is_alive(), "the second pick did not wait for the first transaction"
+        first.commit()
+        thread.join(timeout=10)
+    finally:
+        first.close()
+
+    assert not thread.is_alive()
+    assert second_pick["id"] != first_pick
