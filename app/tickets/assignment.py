@@ -142,7 +142,7 @@ def pick_assignee(session: Session, department: Department) -> User | None:
     the last one served (wrapping around) and remembers them; inactive users
     and other roles are skipped.
     """
-    if department.auto_assign is AutoAssign.NONE:
+    if department.auto_assign in (None, AutoAssign.NONE):  # None: not flushed yet, so off
         return None
     department = _lock_department(session, department)
     if department.auto_assign is AutoAssign.ROUND_ROBIN:
@@ -151,7 +151,9 @@ def pick_assignee(session: Session, department: Department) -> User | None:
             department.last_assigned_user_id = chosen.id
             session.flush()
         return chosen
-    return _least_loaded(session, department)
+    if department.auto_assign is AutoAssign.FEWEST_OPEN:
+        return _least_loaded(session, department)
+    return None
 
 
 def auto_assign(session: Session, ticket: Ticket, *, now: datetime | None = None,
