@@ -88,6 +88,9 @@ def register_blueprints(app: Flask) -> None:
     from app.notifications.routes import bp as notifications_bp
 
     app.register_blueprint(notifications_bp)  # "Mis avisos" (/gestion/avisos)
+    from app.staff.routing_admin import bp as routing_admin_bp
+
+    app.register_blueprint(routing_admin_bp)  # /gestion/admin/ruteo (admins)
 
     from app.surveys import init_app as init_surveys
 

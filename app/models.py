@@ -6,7 +6,8 @@ from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
-from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.catalog.models import AutoAssign, Category, Department, Macrosector, Visibility
+from app.catalog.routing_models import RoutingRule
 from app.catalog.sla import SlaPolicy
 from app.channels.email.models import InboundEmail
 from app.deadlines.models import HolidayOverride
@@ -45,6 +46,7 @@ __all__ = [
     "StaffNotificationPreference",
     "InboundEmail",
     "HolidayOverride", "SlaPolicy",
+    "AutoAssign", "RoutingRule",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

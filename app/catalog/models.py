@@ -18,6 +18,14 @@ class Visibility(enum.StrEnum):
     PRIVATE = "private"
 
 
+class AutoAssign(enum.StrEnum):
+    """How new requests of a department are handed to its staff (routing issue)."""
+
+    NONE = "none"
+    ROUND_ROBIN = "round_robin"
+    FEWEST_OPEN = "fewest_open"
+
+
 class Department(db.Model):
     __tablename__ = "departments"
 
@@ -26,6 +34,17 @@ class Department(db.Model):
     slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
     active: Mapped[bool] = mapped_column(default=True)
+    # --- auto-assignment (tickets.assignment) ---
+    auto_assign: Mapped[AutoAssign] = mapped_column(
+        sa.Enum(AutoAssign, native_enum=False, length=16,
+                values_callable=lambda e: [m.value for m in e]),
+        default=AutoAssign.NONE, server_default=AutoAssign.NONE.value,
+    )
+    # The member who got the last round-robin assignment; the next goes to the next id.
+    last_assigned_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id")
+    )
+    # --- end auto-assignment ---
 
     categories: Mapped[list[Category]] = relationship(back_populates="department")
 

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.accounts.services import create_user
+from app.catalog import rules
 from app.catalog.attributes import Datatype, define_attribute
-from app.catalog.models import Category, Department, Macrosector, Visibility
+from app.catalog.models import AutoAssign, Category, Department, Macrosector, Visibility
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.database import utcnow
 from app.surveys.demo import seed_surveys
@@ -266,6 +267,7 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
         for dept in user.departments:
             staff_by_department.setdefault(dept.id, []).append(user)
         summary.staff.append((email, role.value, ", ".join(dept_slugs) or "todos"))
+    _seed_routing(session, departments)
 
     now = utcnow()
     channels = [Channel.WEB] * 6 + [Channel.PHONE] * 2 + [Channel.COUNTER, Channel.EMAIL]
@@ -350,3 +352,20 @@ def _play_history(session, rng, ticket, agent, created, now) -> None:
         if index == 0 and rng.random() < 0.1:
             timeline.add_internal_note(session, ticket, author=agent,
                                        body="Revisar con el equipo de terreno.", now=moment)
+
+
+# --- routing rules and auto-assignment (catalog.rules) ---------------------------------------
+
+# (name, keywords, target department slug)
+ROUTING_RULES = [
+    ("Perros y gatos", "perro, perros, jauría, gato, gatos", "medio-ambiente"),
+    ("Rampas y sillas de ruedas", "rampa, silla de ruedas", "discapacidad"),
+]
+
+
+def _seed_routing(session: Session, departments: dict[str, Department]) -> None:
+    """Two keyword rules, and round-robin assignment in Aseo y Ornato."""
+    for name, keywords, slug in ROUTING_RULES:
+        rules.create_rule(session, rules.RuleInput(
+            name=name, keywords=keywords, department_id=departments[slug].id))
+    rules.set_auto_assign(session, departments["aseo"], AutoAssign.ROUND_ROBIN.value)

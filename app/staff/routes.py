@@ -8,12 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from app.accounts.models import User
 from app.catalog.models import Category, Department
 from app.domain import DomainError
 from app.extensions import db
 from app.forms import apply_domain_errors
 from app.staff.forms import NoteForm, ReassignForm, ReplyForm, StatusForm
-from app.tickets import lifecycle, timeline
+from app.staff.routing_forms import AssignForm, AssignMeForm
+from app.tickets import assignment, lifecycle, timeline
 from app.tickets.access import can_see, get_visible_ticket_or_404, visible_tickets
 from app.tickets.models import OPEN_STATUSES, Status, Ticket
 
@@ -24,6 +26,8 @@ SORTS = {
     "recientes": (Ticket.created_at.desc(), Ticket.id.desc()),
     "vencimiento": (Ticket.resolution_due_at.asc().nulls_last(), Ticket.created_at.asc()),
 }
+# Queue filter by assignee ("" = everyone's).
+ASSIGNED_FILTERS = ("", "mias", "sin-asignar")
 
 
 @bp.before_request
@@ -40,6 +44,9 @@ def queue():
     sort = request.args.get("orden", "antiguas")
     if sort not in SORTS:
         sort = "antiguas"
+    assigned_filter = request.args.get("asignacion", "")
+    if assigned_filter not in ASSIGNED_FILTERS:
+        assigned_filter = ""
 
     query = visible_tickets(current_user)
     if status_filter == "abiertas":
@@ -52,8 +59,13 @@ def queue():
         query = query.where(Ticket.category_id == category_id)
     if department_id:
         query = query.where(Ticket.department_id == department_id)
+    if assigned_filter == "mias":
+        query = query.where(Ticket.assigned_to_id == current_user.id)
+    elif assigned_filter == "sin-asignar":
+        query = query.where(Ticket.assigned_to_id.is_(None))
     query = query.order_by(*SORTS[sort]).options(
-        selectinload(Ticket.category), selectinload(Ticket.department))
+        selectinload(Ticket.category), selectinload(Ticket.department),
+        selectinload(Ticket.assigned_to))
     page = db.paginate(query, per_page=current_app.config["QUEUE_PAGE_SIZE"],
                        error_out=False)
 
@@ -68,7 +80,8 @@ def queue():
     return render_template(
         "staff/queue.html", page=page, departments=departments, categories=categories,
         filters={"estado": status_filter, "categoria": category_id,
-                 "departamento": department_id, "orden": sort},
+                 "departamento": department_id, "orden": sort,
+                 "asignacion": assigned_filter},
     )
 
 
@@ -84,6 +97,7 @@ def _detail_forms(ticket: Ticket, **overrides):
     reassign_form.department.choices = [("", _("Elige un departamento"))] + [
         (d.id, d.name) for d in departments]
     return {
+        **_assignment_forms(ticket, overrides),
         "reply_form": overrides.get("reply_form") or ReplyForm(formdata=None),
         "note_form": overrides.get("note_form") or NoteForm(formdata=None),
         "status_form": status_form,
@@ -168,3 +182,43 @@ def reassign(ticket_id: int):
 
     return _act(ticket, form, "reassign_form", action,
                 _("Solicitud reasignada a otro departamento."))
+
+
+# --- assignment inside the department (tickets.assignment) ---------------------------------
+
+
+def _assignment_forms(ticket: Ticket, overrides: dict) -> dict:
+    members = assignment.department_members(db.session, ticket.department)
+    assign_form = overrides.get("assign_form") or AssignForm(
+        formdata=None, data={"assignee": ticket.assigned_to_id})
+    assign_form.assignee.choices = [("", _("Sin asignar"))] + [
+        (m.id, m.name) for m in members]
+    can_take = (ticket.assigned_to_id != current_user.id
+                and any(m.id == current_user.id for m in members))
+    assign_me_form = overrides.get("assign_me_form") or (
+        AssignMeForm(formdata=None) if can_take else None)
+    return {"assign_form": assign_form, "assign_me_form": assign_me_form}
+
+
+@bp.post("/solicitudes/<int:ticket_id>/asignar")
+def assign(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    form = AssignForm()
+
+    def action():
+        assignee = db.session.get(User, form.assignee.data) if form.assignee.data else None
+        if form.assignee.data and assignee is None:
+            message = _("Elige a una persona activa del departamento de la solicitud.")
+            raise DomainError(message, {"assignee": [message]})
+        assignment.assign(db.session, ticket, assignee, actor=current_user)
+
+    return _act(ticket, form, "assign_form", action, _("Asignación guardada."))
+
+
+@bp.post("/solicitudes/<int:ticket_id>/asignarme")
+def assign_me(ticket_id: int):
+    ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    form = AssignMeForm()
+    return _act(ticket, form, "assign_me_form", lambda: assignment.assign(
+        db.session, ticket, current_user._get_current_object(), actor=current_user),
+        _("Ahora tienes esta solicitud."))

@@ -20,6 +20,7 @@ from app.deadlines.clock import start_clock
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_confirmation
 from app.notifications.staff import notify_new_ticket
+from app.tickets.assignment import auto_assign
 from app.tickets.attributes import store_values
 from app.tickets.contact import ResidentContact, normalize_email, normalize_rut
 from app.tickets.models import (
@@ -123,7 +124,8 @@ def submit(
     if errors:
         raise ValidationFailed(_("Revisa los datos marcados."), errors)
 
-    decision = route(category)
+    decision = route(session, category=category, description=description, address=address,
+                     macrosector=macrosector, channel=channel)
     year = now.astimezone(LOCAL_TZ).year
     sequence = next_sequence(session, year)
     ticket = Ticket(
@@ -164,6 +166,7 @@ def submit(
         created_at=now,
     ))
     session.flush()
+    auto_assign(session, ticket, now=now, notify=notify)  # departments that turned it on
     store_values(session, ticket, attribute_values)
     start_clock(session, ticket, now)  # due dates from the category's SLA policy
     if notify:

@@ -90,6 +90,7 @@ class EventKind(enum.StrEnum):
     RESIDENT_MESSAGE = "resident_message"  # the resident wrote (e.g. replied by email)
     DEADLINE_CHANGED = "deadline_changed"  # due date pushed: pause, legal extension
     SLA_ALERT = "sla_alert"  # deadline warning/breach/auto-close notice sent (internal)
+    ASSIGNED = "assigned"  # given to (or taken from) a staff member; tickets.assignment
 
 
 class ActorKind(enum.StrEnum):
@@ -153,6 +154,8 @@ class Ticket(db.Model):
     # The surviving request this one was merged into (tickets.merging).
     duplicate_of_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("tickets.id"), index=True)
+    # Staff member of the department handling it (tickets.assignment); None: unassigned.
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -178,7 +181,8 @@ class Ticket(db.Model):
     category: Mapped[Category] = relationship()
     department: Mapped[Department] = relationship()
     macrosector: Mapped[Macrosector | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     duplicate_of: Mapped[Ticket | None] = relationship(
         remote_side="Ticket.id", back_populates="duplicates")
     duplicates: Mapped[list[Ticket]] = relationship(

@@ -13,6 +13,7 @@ from app.database import utcnow
 from app.deadlines.clock import record_first_response
 from app.domain import ValidationFailed
 from app.notifications.emails import queue_public_reply
+from app.tickets.assignment import after_department_change
 from app.tickets.lifecycle import transition
 from app.tickets.models import (
     ActorKind,
@@ -84,6 +85,8 @@ def reassign(session: Session, ticket: Ticket, department: Department | None, *,
     The event is internal, since the reason may speak of internal matters; the
     resident's status page shows the department that has the request now.
 
+    The assignee is dropped; the new department auto-assigns if it does so.
+
     :raise ValidationFailed: if the department is missing, inactive or the
         current one, or the reason is empty.
     """
@@ -105,6 +108,7 @@ def reassign(session: Session, ticket: Ticket, department: Department | None, *,
     ticket.updated_at = now
     session.add(event)
     session.flush()
+    after_department_change(session, ticket, actor=actor, now=now)  # clear or auto-assign
     return event
 
 
