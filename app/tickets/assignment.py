@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from app.accounts.models import Role, User, department_membership
 from app.catalog.models import AutoAssign, Department
 from app.database import utcnow
 from app.domain import ValidationFailed
-from app.notifications.outbox import enqueue
+from app.notifications.staff import notify_assigned
 from app.tickets.models import (
     OPEN_STATUSES,
     ActorKind,
@@ -189,27 +188,3 @@ def after_department_change(session: Session, ticket: Ticket, *, actor: User | N
         _record(session, ticket, _("Quedó sin asignar al cambiar de departamento."),
                 actor=actor, now=now)
     auto_assign(session, ticket, now=now)
-
-
-def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
-                    now: datetime | None = None) -> None:
-    """Queue the 'a request was assigned to you' email to a staff member.
-
-    Carries no resident contact data, only the number, category, department
-    and the link to the staff page. (Staff notification preferences are
-    checked here once they exist.)
-    """
-    base = current_app.config["PUBLIC_BASE_URL"]
-    enqueue(
-        session,
-        recipient=assignee.email,
-        subject=_("Se te asignó la solicitud %(number)s", number=ticket.public_number),
-        template="ticket_assigned",
-        context={
-            "ticket": ticket, "assignee": assignee,
-            "detail_url": f"{base}/gestion/solicitudes/{ticket.id}",
-            "municipality": current_app.config["MUNICIPALITY_NAME"],
-        },
-        ticket_id=ticket.id,
-        now=now,
-    )
