@@ -133,6 +133,11 @@ def load_config(instance_path: Path) -> dict:
         + 1024 * 1024,  # the whole form: every file at its maximum, plus the text fields
         "DUPLICATE_DISTANCE_METERS": _env_int("DUPLICATE_DISTANCE_METERS", 150),
         "DUPLICATE_WINDOW_DAYS": _env_int("DUPLICATE_WINDOW_DAYS", 90),
+        # Resident "Mis solicitudes" sign-in links (app/residents).
+        "RESIDENT_LINK_MINUTES": _env_int("RESIDENT_LINK_MINUTES", 30),
+        "RESIDENT_LINK_RATE_LIMIT_EMAIL": os.environ.get("RESIDENT_LINK_RATE_LIMIT_EMAIL",
+                                                         "3/15 minutes"),
+        "RESIDENT_LINK_RATE_LIMIT_IP": os.environ.get("RESIDENT_LINK_RATE_LIMIT_IP", "20/hour"),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -9,6 +9,8 @@ from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.preferences import StaffNotificationPreference
+from app.productivity.models import CannedAnswer, SavedFilter
+from app.residents.models import ResidentAccount, ResidentLoginToken
 from app.surveys.models import (
     ResolutionSurvey,
     Survey,
@@ -40,6 +42,7 @@ __all__ = [
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
     "SurveyQuestion", "SurveySubmission",
     "StaffNotificationPreference",
+    "CannedAnswer", "ResidentAccount", "ResidentLoginToken", "SavedFilter",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)
