@@ -53,9 +53,12 @@ def selected_tickets(session: Session, user: User, ids: list[int]) -> list[Ticke
     if len(ids) > MAX_SELECTED:
         raise BulkRefused(_("Puedes marcar hasta %(n)d solicitudes a la vez.",
                             n=MAX_SELECTED), [])
-    return list(session.scalars(
+    tickets = list(session.scalars(
         visible_tickets(user).where(Ticket.id.in_(ids)).order_by(Ticket.id)
         .options(selectinload(Ticket.category), selectinload(Ticket.duplicates))))
+    if not tickets:  # only requests of other departments (or none that exist)
+        raise BulkRefused(_("Marca al menos una solicitud de la lista."), [])
+    return tickets
 
 
 def _raise_if_failed(failures: list[Failure]) -> None:
