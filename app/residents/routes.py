@@ -31,7 +31,6 @@ from app.residents.models import ResidentAccount
 bp = Blueprint("residents", __name__, url_prefix="/mis-solicitudes")
 
 SESSION_KEY = "resident_account_id"
-SENT_MESSAGE = "Si hay solicitudes o una cuenta con ese correo, te enviamos un enlace"
 
 
 def current_resident() -> ResidentAccount | None:
@@ -79,7 +78,7 @@ def request_link():
 
 @bp.get("/ingresar/enviado")
 def link_sent():
-    return render_template("residents/link_sent.html", message=_(SENT_MESSAGE),
+    return render_template("residents/link_sent.html",
                            minutes=current_app.config["RESIDENT_LINK_MINUTES"])
 
 
