@@ -89,6 +89,8 @@ def test_link_email_is_delivered_over_smtp_and_signs_the_resident_in(
     assert message["To"] == "rosa@example.cl"
     assert message["Subject"] == "Tu enlace para entrar a Mis solicitudes"
     path = LINK_RE.search(message.get_body(("plain",)).get_content()).group(1)
+    assert f'href="http://conectados.test{path}"' in message.get_body(("html",)).get_content()
+    assert "30 minutos" in message.get_body(("plain",)).get_content()
     secret = path.rsplit("/", 1)[1]
     assert secret not in token.token_hash  # only a digest is stored
 

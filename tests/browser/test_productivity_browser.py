@@ -44,8 +44,9 @@ def test_resident_sees_all_their_requests_on_a_phone(app, phone, screenshot):
     assert_no_axe_violations(page, "link sent")
 
     with app.app_context():
-        body = db.session.scalar(sa.select(OutboxMessage.body_text).where(
-            OutboxMessage.template == "resident_login_link"))
+        body, html = db.session.execute(
+            sa.select(OutboxMessage.body_text, OutboxMessage.body_html).where(
+                OutboxMessage.template == "resident_login_link")).one()
         db.session.remove()
     page.goto(LINK_RE.search(body).group(1))
     assert_no_axe_violations(page, "redeem link")
@@ -67,6 +68,9 @@ def test_resident_sees_all_their_requests_on_a_phone(app, phone, screenshot):
     page.get_by_role("button", name="Salir de Mis solicitudes").click()
     page.goto("/mis-solicitudes")
     expect(page.get_by_role("heading", level=1)).to_have_text("Entrar a Mis solicitudes")
+
+    page.set_content(html)  # the link email itself, as a page
+    assert_no_axe_violations(page, "email resident_login_link")
 
 
 def test_staff_works_the_queue_with_the_keyboard(app, open_page, screenshot):
