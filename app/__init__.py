@@ -105,6 +105,14 @@ def register_blueprints(app: Flask) -> None:
     init_attachments(app)
     init_merging(app)
 
+    # Resident "Mis solicitudes" and staff productivity (canned answers, saved
+    # filters, bulk actions): app/residents, app/productivity.
+    from app.productivity import init_app as init_productivity
+    from app.residents import init_app as init_residents
+
+    init_residents(app)
+    init_productivity(app)
+
     from app.api import init_app as init_api
     from app.open311 import init_app as init_open311
 

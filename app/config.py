@@ -158,6 +158,11 @@ def load_config(instance_path: Path) -> dict:
         "AUTO_CLOSE_BUSINESS_DAYS": _env_int("AUTO_CLOSE_BUSINESS_DAYS", 5),
         "AUTO_CLOSE_NOTICE_BUSINESS_DAYS": _env_int("AUTO_CLOSE_NOTICE_BUSINESS_DAYS", 2),
         "AUTO_CLOSE_INTERVAL_SECONDS": _env_int("AUTO_CLOSE_INTERVAL_SECONDS", 3600),
+        # Resident "Mis solicitudes" sign-in links (app/residents).
+        "RESIDENT_LINK_MINUTES": _env_int("RESIDENT_LINK_MINUTES", 30),
+        "RESIDENT_LINK_RATE_LIMIT_EMAIL": os.environ.get("RESIDENT_LINK_RATE_LIMIT_EMAIL",
+                                                         "3/15 minutes"),
+        "RESIDENT_LINK_RATE_LIMIT_IP": os.environ.get("RESIDENT_LINK_RATE_LIMIT_IP", "20/hour"),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -13,6 +13,8 @@ from app.channels.email.models import InboundEmail
 from app.deadlines.models import HolidayOverride
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.preferences import StaffNotificationPreference
+from app.productivity.models import CannedAnswer, SavedFilter
+from app.residents.models import ResidentAccount, ResidentLoginToken
 from app.surveys.models import (
     ResolutionSurvey,
     Survey,
@@ -47,6 +49,7 @@ __all__ = [
     "InboundEmail",
     "HolidayOverride", "SlaPolicy",
     "AutoAssign", "RoutingRule",
+    "CannedAnswer", "ResidentAccount", "ResidentLoginToken", "SavedFilter",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

@@ -29,13 +29,16 @@ from tests.factories import make_category, make_department, make_ticket, make_us
 EMAIL_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "emails"
 # Templates whose emails go to staff, not residents.
 STAFF_TEMPLATES = {"survey_flagged"}
+# Resident emails about no request (tested in tests/test_resident_accounts.py).
+NOT_ABOUT_A_REQUEST = {"resident_login_link"}
 SECRET = "NOTA-INTERNA-7Q: el vecino es conflictivo, no visitar"
 RESIDENT = "vecina@example.cl"
 
 
 def resident_templates_on_disk() -> set[str]:
     return {p.stem for p in EMAIL_TEMPLATES.glob("*.txt")
-            if not p.stem.startswith(("_", "staff_")) and p.stem not in STAFF_TEMPLATES}
+            if not p.stem.startswith(("_", "staff_"))
+            and p.stem not in STAFF_TEMPLATES | NOT_ABOUT_A_REQUEST}
 
 
 @pytest.fixture

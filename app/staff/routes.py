@@ -137,6 +137,12 @@ def _act(ticket: Ticket, form, form_key: str, action, success: str):
 def reply(ticket_id: int):
     ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
     form = ReplyForm()
+    if request.form.get("accion") == "insertar":  # «Insertar» a canned answer, without JS
+        from app.productivity.routes import insert_canned_answer
+
+        status = insert_canned_answer(ticket, form)
+        return render_template("staff/detail.html", ticket=ticket,
+                               **_detail_forms(ticket, reply_form=form)), status
     return _act(ticket, form, "reply_form", lambda: timeline.add_public_reply(
         db.session, ticket, author=current_user, body=form.body.data),
         _("Respuesta enviada al vecino/a."))
