@@ -108,6 +108,13 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     init_open311(app)
 
+    # Audit log and privacy (app/audit, app/privacy).
+    from app.audit import init_app as init_audit
+    from app.privacy import init_app as init_privacy
+
+    init_audit(app)
+    init_privacy(app)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

@@ -133,6 +133,10 @@ def load_config(instance_path: Path) -> dict:
         + 1024 * 1024,  # the whole form: every file at its maximum, plus the text fields
         "DUPLICATE_DISTANCE_METERS": _env_int("DUPLICATE_DISTANCE_METERS", 150),
         "DUPLICATE_WINDOW_DAYS": _env_int("DUPLICATE_WINDOW_DAYS", 90),
+        # Privacy (app/privacy): months after closing before personal data is removed.
+        "RETENTION_MONTHS_DEFAULT": _env_int("RETENTION_MONTHS_DEFAULT", 24),
+        "RETENTION_BATCH_SIZE": _env_int("RETENTION_BATCH_SIZE", 200),
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -162,6 +162,14 @@ def send_digests() -> None:
         log.info("staff digests queued: %s", queued)
 
 
+def apply_retention_job() -> None:
+    from app.privacy.cli import run_retention
+
+    done = run_retention()
+    if done:
+        log.info("retention: %s requests anonymised", done)
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
     scheduler.add_job(
@@ -178,6 +186,11 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         _in_app_context(app, send_digests), "interval",
         seconds=app.config["STAFF_DIGEST_INTERVAL_SECONDS"],
         id="staff-digest", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    # Privacy: anonymise requests past their retention, once a day (app/privacy).
+    scheduler.add_job(
+        _in_app_context(app, apply_retention_job), "interval", days=1,
+        id="retention", replace_existing=True, max_instances=1, coalesce=True,
     )
     # Jobs of other features go here, each with its own stable id:
     # "sla-sweep" (every minute), "auto-close", "mailbox-poll" (if configured).

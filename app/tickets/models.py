@@ -87,6 +87,7 @@ class EventKind(enum.StrEnum):
     SURVEY_ANSWERED = "survey_answered"  # the resident answered the satisfaction survey
     MERGED = "merged"  # a duplicate was merged into a request (tickets.merging)
     ATTACHMENT_ADDED = "attachment_added"  # a file was attached (tickets.attachments)
+    ANONYMISED = "anonymised"  # personal data removed (privacy.anonymisation)
 
 
 class ActorKind(enum.StrEnum):
@@ -158,6 +159,8 @@ class Ticket(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its personal data was removed (privacy.anonymisation); statistics stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     category: Mapped[Category] = relationship()
     department: Mapped[Department] = relationship()
