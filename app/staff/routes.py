@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from app.audit.service import client_ip, record
 from app.catalog.models import Category, Department
 from app.domain import DomainError
 from app.extensions import db
@@ -15,6 +16,7 @@ from app.forms import apply_domain_errors
 from app.staff.forms import NoteForm, ReassignForm, ReplyForm, StatusForm
 from app.tickets import lifecycle, timeline
 from app.tickets.access import can_see, get_visible_ticket_or_404, visible_tickets
+from app.tickets.contact import has_contact
 from app.tickets.models import OPEN_STATUSES, Status, Ticket
 
 bp = Blueprint("staff", __name__, url_prefix="/gestion")
@@ -94,10 +96,13 @@ def _detail_forms(ticket: Ticket, **overrides):
 @bp.get("/solicitudes/<int:ticket_id>")
 def detail(ticket_id: int):
     ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    if has_contact(ticket):  # every view of a resident's contact data is recorded
+        record(db.session, actor=current_user, action="ticket.view_personal", target_type="ticket", target_id=ticket.id, ip=client_ip())  # noqa: E501
+        db.session.commit()
     return render_template("staff/detail.html", ticket=ticket, **_detail_forms(ticket))
 
 
-def _act(ticket: Ticket, form, form_key: str, action, success: str):
+def _act(ticket: Ticket, form, form_key: str, action, success: str, audit: str):
     """Run ``action`` inside this request's transaction and answer the page.
 
     On a domain error nothing is saved and the detail page comes back with the
@@ -110,6 +115,7 @@ def _act(ticket: Ticket, form, form_key: str, action, success: str):
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action=audit, target_type="ticket", target_id=ticket.id, ip=client_ip())  # noqa: E501
             db.session.commit()
             flash(success, "success")
             if not can_see(current_user, ticket):  # e.g. reassigned elsewhere
@@ -125,7 +131,7 @@ def reply(ticket_id: int):
     form = ReplyForm()
     return _act(ticket, form, "reply_form", lambda: timeline.add_public_reply(
         db.session, ticket, author=current_user, body=form.body.data),
-        _("Respuesta enviada al vecino/a."))
+        _("Respuesta enviada al vecino/a."), "ticket.reply")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/nota")
@@ -134,7 +140,7 @@ def note(ticket_id: int):
     form = NoteForm()
     return _act(ticket, form, "note_form", lambda: timeline.add_internal_note(
         db.session, ticket, author=current_user, body=form.body.data),
-        _("Nota interna guardada."))
+        _("Nota interna guardada."), "ticket.note")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/estado")
@@ -152,7 +158,7 @@ def change_status(ticket_id: int):
                              note=form.note.data,
                              visible_to_resident=form.visible_to_resident.data)
 
-    return _act(ticket, form, "status_form", action, _("Estado actualizado."))
+    return _act(ticket, form, "status_form", action, _("Estado actualizado."), "ticket.status")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/reasignar")
@@ -167,4 +173,4 @@ def reassign(ticket_id: int):
                           reason=form.reason.data)
 
     return _act(ticket, form, "reassign_form", action,
-                _("Solicitud reasignada a otro departamento."))
+                _("Solicitud reasignada a otro departamento."), "ticket.reassign")

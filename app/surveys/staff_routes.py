@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
+from app.audit.service import client_ip, record
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
@@ -280,7 +281,10 @@ def survey_results_csv(survey_id: int):
                 "respuestas, para proteger el anonimato.", n=_min_group_size()), "error")
         return redirect(url_for(".survey_results", survey_id=survey.id))
     name = f"encuesta-{survey.slug}-{date.today().isoformat()}.csv"
-    return _csv_response(exports.survey_csv(db.session, survey), name)
+    text = exports.survey_csv(db.session, survey)
+    record(db.session, actor=current_user, action="export.survey_csv", target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
+    db.session.commit()
+    return _csv_response(text, name)
 
 
 @bp.get("/satisfaccion")
@@ -294,7 +298,10 @@ def satisfaction():
 def satisfaction_csv():
     _require(READERS)
     name = f"satisfaccion-{date.today().isoformat()}.csv"
-    return _csv_response(exports.satisfaction_csv(db.session), name)
+    text = exports.satisfaction_csv(db.session)
+    record(db.session, actor=current_user, action="export.satisfaction_csv", ip=client_ip())
+    db.session.commit()
+    return _csv_response(text, name)
 
 
 # --- answering a staff survey ---------------------------------------------------------------
