@@ -32,7 +32,8 @@ from app.catalog.attributes import Datatype
 from app.catalog.models import Visibility
 from app.database import utcnow
 from app.notifications.models import OutboxMessage
-from app.open311.redaction import redact, scrub
+from app.open311.redaction import redact
+from app.privacy.scrubbing import scrub
 from app.surveys.models import ResolutionSurvey
 from app.tickets.attachments import storage
 from app.tickets.attributes import TicketAttributeValue
