@@ -327,3 +327,21 @@ def test_audit_csv_has_the_filtered_rows_and_is_itself_audited(client, world, hi
     export = only_entry(database, "audit.export_csv")
     assert (export.actor_id, export.ip, export.details) == (
         world["admin"], IP, {"filters": ["accion"], "rows": 2})
+
+
+def test_admin_edits_of_surveys_are_recorded_and_refused_ones_are_not(client, world,
+                                                                      database):
+    from tests.test_survey_builder import add_via_web, create_via_web, post_form
+
+    login(client, "admin@muni.example.cl")
+    survey_id = create_via_web(client)
+    page = f"/gestion/encuestas/{survey_id}"
+    post_form(client, page, f"{page}/publicar", {})  # refused: no questions yet
+    assert entries(database, "admin.survey_publish") == []
+    assert add_via_web(client, survey_id, kind="text",
+                       prompt="¿Qué mejorarías?").status_code == 302
+    post_form(client, page, f"{page}/publicar", {})
+    for action in ("admin.survey_create", "admin.question_add", "admin.survey_publish"):
+        entry = only_entry(database, action)
+        assert (entry.actor_id, entry.target_type, entry.target_id, entry.ip) == (
+            world["admin"], "survey", str(survey_id), IP)
