@@ -345,3 +345,17 @@ def test_admin_edits_of_surveys_are_recorded_and_refused_ones_are_not(client, wo
         entry = only_entry(database, action)
         assert (entry.actor_id, entry.target_type, entry.target_id, entry.ip) == (
             world["admin"], "survey", str(survey_id), IP)
+
+
+def test_api_list_with_contact_data_records_which_requests_were_shown(client, world,
+                                                                      database):
+    with database() as session:
+        from app.accounts.models import User
+
+        token = staff_token(session, session.get(User, world["agent"]))
+        session.commit()
+    response = client.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    entry = only_entry(database, "ticket.list_personal")
+    assert sorted(entry.details["tickets"]) == sorted([world["ticket"], world["duplicate"]])
+    assert (entry.actor_id, entry.ip) == (world["agent"], IP)

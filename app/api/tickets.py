@@ -127,6 +127,9 @@ class RequestCollection(MethodView):
         tickets = db.session.scalars(query).all()
         more = len(tickets) > limit
         tickets = tickets[:limit]
+        if principal.is_staff and (shown := [t.id for t in tickets if has_contact(t)]):
+            record(db.session, actor=principal.user, action="ticket.list_personal", ip=client_ip(), details={"via": "api", "tickets": shown})  # noqa: E501
+            db.session.commit()
         return {"items": [request_dict(t, principal) for t in tickets],
                 "next_after": tickets[-1].id if more else None}
 
