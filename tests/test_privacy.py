@@ -291,6 +291,7 @@ def test_json_export_has_every_request_with_contact_timeline_and_survey(client, 
     response = privacy_post(client, "exportar", {"buscar": EMAIL, "formato": "json"})
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
     data = json.loads(response.get_data(as_text=True))
     assert sorted(t["numero"] for t in data["solicitudes"]) == sorted(people["numbers"])
     first = next(t for t in data["solicitudes"] if t["numero"] == people["numbers"][0])
@@ -312,6 +313,7 @@ def test_html_export_is_a_readable_page_with_the_data(client, people, database):
     response = privacy_post(client, "exportar", {"buscar": RUT, "formato": "html"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
+    assert response.headers["Cache-Control"] == "no-store"
     assert "Datos personales registrados en Conectados" in html
     assert all(n in html for n in people["numbers"]) and EMAIL in html and NAME in html
     assert "Otro bache." in html

@@ -83,7 +83,8 @@ def export():
                     "tickets": [t.id for t in result.tickets]})
     db.session.commit()
     if fmt == "html":
-        return render_template("privacy/export.html", data=data, result=result)
+        page = render_template("privacy/export.html", data=data, result=result)
+        return page, 200, {"Cache-Control": "no-store"}
     name = f"datos-personales-{now:%Y%m%d-%H%M%S}.json"
     return Response(json.dumps(data, ensure_ascii=False, indent=2), headers={
         "Content-Type": "application/json; charset=utf-8",
