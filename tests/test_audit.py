@@ -359,3 +359,17 @@ def test_api_list_with_contact_data_records_which_requests_were_shown(client, wo
     entry = only_entry(database, "ticket.list_personal")
     assert sorted(entry.details["tickets"]) == sorted([world["ticket"], world["duplicate"]])
     assert (entry.actor_id, entry.ip) == (world["agent"], IP)
+
+
+def test_postgresql_trigger_lets_the_user_foreign_key_set_null_and_keeps_the_entry(session):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the trigger exists on PostgreSQL only")
+    user = make_user(session, Role.ADMIN, email="saliente@muni.example.cl")
+    entry_id = record(session, actor=user, action="auth.login").id
+    session.commit()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+    session.expire_all()
+    entry = session.get(AuditEntry, entry_id)
+    assert (entry.actor_id, entry.actor_label, entry.action) == (
+        None, "saliente@muni.example.cl", "auth.login")
