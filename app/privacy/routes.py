@@ -33,7 +33,6 @@ def _page(search_form, result=None, erase_form=None, status=200):
     query = search_form.buscar.data or ""
     return render_template(
         "privacy/subject.html", search_form=search_form, result=result,
-        export_form=SubjectExportForm(formdata=None, buscar=query),
         erase_form=erase_form or SubjectEraseForm(formdata=None, buscar=query)), status
 
 
