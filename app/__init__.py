@@ -122,6 +122,12 @@ def register_blueprints(app: Flask) -> None:
     from app.deadlines import init_app as init_deadlines
 
     init_deadlines(app)  # extension form, holiday admin, due-date display
+    # Audit log and privacy (app/audit, app/privacy).
+    from app.audit import init_app as init_audit
+    from app.privacy import init_app as init_privacy
+
+    init_audit(app)
+    init_privacy(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

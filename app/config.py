@@ -163,6 +163,10 @@ def load_config(instance_path: Path) -> dict:
         "RESIDENT_LINK_RATE_LIMIT_EMAIL": os.environ.get("RESIDENT_LINK_RATE_LIMIT_EMAIL",
                                                          "3/15 minutes"),
         "RESIDENT_LINK_RATE_LIMIT_IP": os.environ.get("RESIDENT_LINK_RATE_LIMIT_IP", "20/hour"),
+        # Privacy (app/privacy): months after closing before personal data is removed.
+        "RETENTION_MONTHS_DEFAULT": _env_int("RETENTION_MONTHS_DEFAULT", 24),
+        "RETENTION_BATCH_SIZE": _env_int("RETENTION_BATCH_SIZE", 200),
+        "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

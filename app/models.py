@@ -5,6 +5,7 @@ from sqlalchemy.orm import configure_mappers
 from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
 from app.api.idempotency import IdempotencyRecord
+from app.audit.models import AuditEntry
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import AutoAssign, Category, Department, Macrosector, Visibility
 from app.catalog.routing_models import RoutingRule
@@ -38,7 +39,7 @@ from app.tickets.models import (
 )
 
 __all__ = [
-    "Attachment",
+    "Attachment", "AuditEntry",
     "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
     "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",

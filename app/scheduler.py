@@ -189,6 +189,14 @@ def auto_close() -> None:
         log.info("auto-close: noticed %s, closed %s", report.noticed, report.closed)
 
 
+def apply_retention_job() -> None:
+    from app.privacy.cli import run_retention
+
+    done = run_retention()
+    if done:
+        log.info("retention: %s requests anonymised", done)
+
+
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
     if app.config.get("IMAP_HOST"):  # email intake; the poller checks its settings
@@ -221,6 +229,11 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
         _in_app_context(app, auto_close), "interval",
         seconds=app.config["AUTO_CLOSE_INTERVAL_SECONDS"],
         id="auto-close", replace_existing=True, max_instances=1, coalesce=True,
+    )
+    # Privacy: anonymise requests past their retention, once a day (app/privacy).
+    scheduler.add_job(
+        _in_app_context(app, apply_retention_job), "interval", days=1,
+        id="retention", replace_existing=True, max_instances=1, coalesce=True,
     )
 
 

@@ -36,12 +36,13 @@ from app.api.schemas import (
     TrackedRequestSchema,
     TransitionInSchema,
 )
+from app.audit.service import client_ip, record
 from app.catalog.models import Category, Department
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.tickets import intake, lifecycle, timeline
 from app.tickets.access import can_see, visible_tickets
-from app.tickets.contact import ResidentContact
+from app.tickets.contact import ResidentContact, has_contact
 from app.tickets.models import OPEN_STATUSES, Channel, Status, Ticket
 from app.tickets.tracking import InvalidTrackingCode, normalize_code
 
@@ -126,6 +127,9 @@ class RequestCollection(MethodView):
         tickets = db.session.scalars(query).all()
         more = len(tickets) > limit
         tickets = tickets[:limit]
+        if principal.is_staff and (shown := [t.id for t in tickets if has_contact(t)]):
+            record(db.session, actor=principal.user, action="ticket.list_personal", ip=client_ip(), details={"via": "api", "tickets": shown})  # noqa: E501
+            db.session.commit()
         return {"items": [request_dict(t, principal) for t in tickets],
                 "next_after": tickets[-1].id if more else None}
 
@@ -225,7 +229,11 @@ class RequestItem(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="No existe o no está a tu alcance.")
     def get(self, ticket_id: int):
         """Una solicitud por su id"""
-        return request_dict(_load_ticket(ticket_id), current_principal())
+        ticket, principal = _load_ticket(ticket_id), current_principal()
+        if principal.is_staff and has_contact(ticket):  # staff see the contact: recorded
+            record(db.session, actor=principal.user, action="ticket.view_personal", target_type="ticket", target_id=ticket.id, ip=client_ip(), details={"via": "api"})  # noqa: E501
+            db.session.commit()
+        return request_dict(ticket, principal)
 
 
 @blp.route("/by-code/<code>", methods=["GET"])
@@ -262,11 +270,12 @@ def get_timeline(ticket_id: int):
     return visible_events(_load_ticket(ticket_id), current_principal())
 
 
-def _staff_action(ticket: Ticket, action, rename: dict[str, str] | None = None):
+def _staff_action(ticket: Ticket, action, audit: str, rename: dict[str, str] | None = None):
     try:
         event = action()
     except DomainError as error:
         raise _domain_error(error, rename) from None
+    record(db.session, actor=current_principal().user, action=audit, target_type="ticket", target_id=ticket.id, ip=client_ip(), details={"via": "api"})  # noqa: E501
     db.session.commit()
     return event_dict(event, staff=True)
 
@@ -281,7 +290,7 @@ def add_reply(payload, ticket_id: int):
     ticket = _load_ticket(ticket_id)
     user = current_principal().user
     return _staff_action(ticket, lambda: timeline.add_public_reply(
-        db.session, ticket, author=user, body=payload["body"]))
+        db.session, ticket, author=user, body=payload["body"]), "ticket.reply")
 
 
 @blp.route("/<int:ticket_id>/notes", methods=["POST"])
@@ -294,7 +303,7 @@ def add_note(payload, ticket_id: int):
     ticket = _load_ticket(ticket_id)
     user = current_principal().user
     return _staff_action(ticket, lambda: timeline.add_internal_note(
-        db.session, ticket, author=user, body=payload["body"]))
+        db.session, ticket, author=user, body=payload["body"]), "ticket.note")
 
 
 @blp.route("/<int:ticket_id>/transitions", methods=["POST"])
@@ -314,7 +323,7 @@ def transition(payload, ticket_id: int):
     user = current_principal().user
     return _staff_action(ticket, lambda: lifecycle.transition(
         db.session, ticket, Status(payload["status"]), actor=user, note=payload.get("note"),
-        visible_to_resident=payload["visible_to_resident"]))
+        visible_to_resident=payload["visible_to_resident"]), "ticket.status")
 
 
 @blp.route("/<int:ticket_id>/reassignments", methods=["POST"])
@@ -329,4 +338,4 @@ def reassign(payload, ticket_id: int):
     department = db.session.scalar(
         sa.select(Department).where(Department.slug == payload["department"]))
     return _staff_action(ticket, lambda: timeline.reassign(
-        db.session, ticket, department, actor=user, reason=payload["reason"]))
+        db.session, ticket, department, actor=user, reason=payload["reason"]), "ticket.reassign")

@@ -71,6 +71,9 @@ class Category(db.Model):
     allows_anonymous: Mapped[bool] = mapped_column(default=False)
     # Comma-separated synonyms, shown as Open311 ``keywords``.
     keywords: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Months after closing before its requests' personal data is removed
+    # (privacy.retention); None: the RETENTION_MONTHS_DEFAULT setting.
+    retention_months: Mapped[int | None]
     # Open311 discovery's ``changeset`` (with the attributes' own times).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Deadlines (app/deadlines): None runs the configured default policy.

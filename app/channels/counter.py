@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from app.audit.service import client_ip, record
 from app.catalog.models import Category, Department, Macrosector
 from app.channels.forms import (
     CounterRequestForm,
@@ -58,10 +59,13 @@ def _lookup(lookup_form: LookupForm):
     if not query:
         return None
     try:
-        return find_by_contact(db.session, current_user, query)
+        found = find_by_contact(db.session, current_user, query)
     except ValidationFailed as error:
         apply_domain_errors(lookup_form, error)
         return None
+    record(db.session, actor=current_user, action="ticket.lookup_contact", ip=client_ip(), details={"kind": found.kind, "tickets": [t.id for t in found.tickets]})  # noqa: E501
+    db.session.commit()
+    return found
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -141,6 +145,7 @@ def _create(form, chosen: Category | None, chose_files: bool) -> Ticket | None:
         if chose_files:
             form.form_errors.append(reselect_message())
         return None
+    record(db.session, actor=current_user, action="ticket.create", target_type="ticket", target_id=ticket.id, ip=client_ip(), details={"channel": ticket.channel.value})  # noqa: E501
     db.session.commit()
     return ticket
 
@@ -150,6 +155,8 @@ def _prefill_contact(form, ticket_id: int) -> None:
     earlier = db.session.get(Ticket, ticket_id)
     if earlier is None or not can_see(current_user, earlier):
         return
+    record(db.session, actor=current_user, action="ticket.view_personal", target_type="ticket", target_id=earlier.id, ip=client_ip(), details={"via": "counter_prefill"})  # noqa: E501
+    db.session.commit()
     form.name.data = earlier.contact_name
     form.email.data = earlier.contact_email
     form.phone.data = earlier.contact_phone

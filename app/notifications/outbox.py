@@ -28,6 +28,7 @@ from app.database import utcnow
 from app.domain import DomainError
 from app.extensions import mail
 from app.notifications.models import OutboxMessage, OutboxStatus
+from app.privacy.scrubbing import scrub
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +190,12 @@ def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
             message.status = OutboxStatus.FAILED
             report.failed += 1
             log.warning("outbox message %s failed for good: %s", message.id,
-                        message.last_error)
+                        scrub(message.last_error))  # SMTP errors may name the address
         else:
             message.next_attempt_at = now + backoff_delay(message.attempts)
             report.retrying += 1
             log.info("outbox message %s will be retried: %s", message.id,
-                     message.last_error)
+                     scrub(message.last_error))
         return
     message.status = OutboxStatus.SENT
     message.sent_at = now

@@ -78,7 +78,8 @@ def _queue(session: Session, *, recipient: str, subject: str, template: str,
                      **context},
         )
     except UnsafeRecipient:
-        log.warning("staff email %s not queued: unusable address %r", template, recipient)
+        log.warning("staff email %s not queued: unusable address (ticket %s)", template,
+                    ticket.id if ticket is not None else None)  # never the address itself
         return 0
     return 1
 

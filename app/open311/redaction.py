@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import re
 
+from app.privacy.scrubbing import MASK, scrub  # one definition of the patterns
 from app.tickets.models import Ticket
-
-MASK = "[dato oculto]"
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-_RUT = re.compile(r"\b\d{1,2}\.?\d{3}\.?\d{3}\s*-\s*[\dkK]\b")
-_PHONE = re.compile(r"(?<![\w])\+?\d(?:[\s().-]*\d){7,}")
 
 
 def _known_values(ticket: Ticket) -> list[str]:
@@ -37,6 +32,5 @@ def redact(text: str, ticket: Ticket) -> str:
     for value in _known_values(ticket):
         text = re.sub(r"(?<!\w)" + re.escape(value) + r"(?!\w)", MASK, text,
                       flags=re.IGNORECASE)
-    for pattern in (_EMAIL, _RUT, _PHONE):
-        text = pattern.sub(MASK, text)
-    return text
+    return scrub(text)
+

@@ -10,6 +10,7 @@ from flask import send_file as flask_send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.audit.service import client_ip, record
 from app.channels.uploads import attach_uploads, read_uploads, reselect_message
 from app.domain import ValidationFailed
 from app.extensions import db
@@ -51,6 +52,7 @@ def upload(ticket_id: int):
             if uploads_chosen(form):
                 form.form_errors.append(reselect_message())
         else:
+            record(db.session, actor=current_user, action="ticket.attachment", target_type="ticket", target_id=ticket.id, ip=client_ip(), details={"files": len(uploads), "public": bool(form.public.data)})  # noqa: E501
             db.session.commit()
             flash(_("Archivos adjuntados."), "success")
             return redirect(url_for("staff.detail", ticket_id=ticket.id) + "#adjuntos")

@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.audit.service import client_ip, record
 from app.domain import DomainError
 from app.extensions import db
 from app.forms import apply_domain_errors
@@ -52,6 +53,7 @@ def merge_into(ticket_id: int):
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action="ticket.merge", target_type="ticket", target_id=ticket.id, ip=client_ip(), details={"into": survivor.id})  # noqa: E501
             db.session.commit()
             flash(_("La solicitud %(d)s se unió a la %(s)s.", d=ticket.public_number,
                     s=survivor.public_number), "success")

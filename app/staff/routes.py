@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
+from app.audit.service import client_ip, record
 from app.catalog.models import Category, Department
 from app.domain import DomainError
 from app.extensions import db
@@ -17,6 +18,7 @@ from app.staff.forms import NoteForm, ReassignForm, ReplyForm, StatusForm
 from app.staff.routing_forms import AssignForm, AssignMeForm
 from app.tickets import assignment, lifecycle, timeline
 from app.tickets.access import can_see, get_visible_ticket_or_404, visible_tickets
+from app.tickets.contact import has_contact
 from app.tickets.models import OPEN_STATUSES, Status, Ticket
 
 bp = Blueprint("staff", __name__, url_prefix="/gestion")
@@ -108,10 +110,13 @@ def _detail_forms(ticket: Ticket, **overrides):
 @bp.get("/solicitudes/<int:ticket_id>")
 def detail(ticket_id: int):
     ticket = get_visible_ticket_or_404(db.session, current_user, ticket_id)
+    if has_contact(ticket):  # every view of a resident's contact data is recorded
+        record(db.session, actor=current_user, action="ticket.view_personal", target_type="ticket", target_id=ticket.id, ip=client_ip())  # noqa: E501
+        db.session.commit()
     return render_template("staff/detail.html", ticket=ticket, **_detail_forms(ticket))
 
 
-def _act(ticket: Ticket, form, form_key: str, action, success: str):
+def _act(ticket: Ticket, form, form_key: str, action, success: str, audit: str):
     """Run ``action`` inside this request's transaction and answer the page.
 
     On a domain error nothing is saved and the detail page comes back with the
@@ -124,6 +129,8 @@ def _act(ticket: Ticket, form, form_key: str, action, success: str):
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action=audit, target_type="ticket",
+                   target_id=ticket.id, ip=client_ip())
             db.session.commit()
             flash(success, "success")
             if not can_see(current_user, ticket):  # e.g. reassigned elsewhere
@@ -145,7 +152,7 @@ def reply(ticket_id: int):
                                **_detail_forms(ticket, reply_form=form)), status
     return _act(ticket, form, "reply_form", lambda: timeline.add_public_reply(
         db.session, ticket, author=current_user, body=form.body.data),
-        _("Respuesta enviada al vecino/a."))
+        _("Respuesta enviada al vecino/a."), "ticket.reply")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/nota")
@@ -154,7 +161,7 @@ def note(ticket_id: int):
     form = NoteForm()
     return _act(ticket, form, "note_form", lambda: timeline.add_internal_note(
         db.session, ticket, author=current_user, body=form.body.data),
-        _("Nota interna guardada."))
+        _("Nota interna guardada."), "ticket.note")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/estado")
@@ -172,7 +179,7 @@ def change_status(ticket_id: int):
                              note=form.note.data,
                              visible_to_resident=form.visible_to_resident.data)
 
-    return _act(ticket, form, "status_form", action, _("Estado actualizado."))
+    return _act(ticket, form, "status_form", action, _("Estado actualizado."), "ticket.status")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/reasignar")
@@ -187,7 +194,7 @@ def reassign(ticket_id: int):
                           reason=form.reason.data)
 
     return _act(ticket, form, "reassign_form", action,
-                _("Solicitud reasignada a otro departamento."))
+                _("Solicitud reasignada a otro departamento."), "ticket.reassign")
 
 
 # --- assignment inside the department (tickets.assignment) ---------------------------------
@@ -218,7 +225,8 @@ def assign(ticket_id: int):
             raise DomainError(message, {"assignee": [message]})
         assignment.assign(db.session, ticket, assignee, actor=current_user)
 
-    return _act(ticket, form, "assign_form", action, _("Asignación guardada."))
+    return _act(ticket, form, "assign_form", action, _("Asignación guardada."),
+                "ticket.assign")
 
 
 @bp.post("/solicitudes/<int:ticket_id>/asignarme")
@@ -227,4 +235,4 @@ def assign_me(ticket_id: int):
     form = AssignMeForm()
     return _act(ticket, form, "assign_me_form", lambda: assignment.assign(
         db.session, ticket, current_user._get_current_object(), actor=current_user),
-        _("Ahora tienes esta solicitud."))
+        _("Ahora tienes esta solicitud."), "ticket.assign")

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import Role
+from app.audit.service import client_ip, record
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
@@ -106,6 +107,7 @@ def new():
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action="admin.survey_create", target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
             db.session.commit()
             flash(_("Encuesta creada. Agrega sus preguntas y luego publícala."), "success")
             return redirect(url_for(".edit", survey_id=survey.id))
@@ -146,13 +148,14 @@ def edit(survey_id: int):
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action="admin.survey_edit", target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
             db.session.commit()
             flash(_("Cambios guardados."), "success")
             return redirect(url_for(".edit", survey_id=survey.id))
     return _edit_page(survey, form=form, status=422)
 
 
-def _simple_action(survey: Survey, action, success: str):
+def _simple_action(survey: Survey, action, success: str, audit: str):
     """Run a button's action (the CSRF check is done by CSRFProtect) and go back."""
     try:
         action()
@@ -160,6 +163,7 @@ def _simple_action(survey: Survey, action, success: str):
         db.session.rollback()
         flash(error.message, "error")
     else:
+        record(db.session, actor=current_user, action=audit, target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
         db.session.commit()
         flash(success, "success")
     return redirect(url_for(".edit", survey_id=survey.id))
@@ -170,7 +174,8 @@ def publish(survey_id: int):
     _require(BUILDERS)
     survey = _survey_or_404(survey_id)
     return _simple_action(survey, lambda: builder.publish_now(db.session, survey),
-                          _("La encuesta está publicada y recibe respuestas."))
+                          _("La encuesta está publicada y recibe respuestas."),
+                          "admin.survey_publish")
 
 
 @bp.post("/<int:survey_id>/cerrar")
@@ -178,7 +183,8 @@ def close(survey_id: int):
     _require(BUILDERS)
     survey = _survey_or_404(survey_id)
     return _simple_action(survey, lambda: builder.close_now(db.session, survey),
-                          _("La encuesta se cerró: ya no recibe respuestas."))
+                          _("La encuesta se cerró: ya no recibe respuestas."),
+                          "admin.survey_close")
 
 
 @bp.post("/<int:survey_id>/preguntas")
@@ -193,6 +199,7 @@ def add_question(survey_id: int):
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action="admin.question_add", target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
             db.session.commit()
             flash(_("Pregunta agregada."), "success")
             return redirect(url_for(".edit", survey_id=survey.id) + "#preguntas")
@@ -219,6 +226,7 @@ def edit_question(survey_id: int, question_id: int):
             db.session.rollback()
             apply_domain_errors(form, error)
         else:
+            record(db.session, actor=current_user, action="admin.question_edit", target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
             db.session.commit()
             flash(_("Pregunta actualizada."), "success")
             return redirect(url_for(".edit", survey_id=survey.id) + "#preguntas")
@@ -232,7 +240,7 @@ def delete_question(survey_id: int, question_id: int):
     survey = _survey_or_404(survey_id)
     question = _question_or_404(survey, question_id)
     return _simple_action(survey, lambda: builder.delete_question(db.session, question),
-                          _("Pregunta eliminada."))
+                          _("Pregunta eliminada."), "admin.question_delete")
 
 
 @bp.post("/<int:survey_id>/preguntas/<int:question_id>/mover")
@@ -242,7 +250,7 @@ def move_question(survey_id: int, question_id: int):
     question = _question_or_404(survey, question_id)
     offset = -1 if request.form.get("direccion") == "arriba" else 1
     return _simple_action(survey, lambda: builder.move_question(db.session, question, offset),
-                          _("Orden actualizado."))
+                          _("Orden actualizado."), "admin.question_move")
 
 
 # --- results --------------------------------------------------------------------------------
@@ -280,7 +288,10 @@ def survey_results_csv(survey_id: int):
                 "respuestas, para proteger el anonimato.", n=_min_group_size()), "error")
         return redirect(url_for(".survey_results", survey_id=survey.id))
     name = f"encuesta-{survey.slug}-{date.today().isoformat()}.csv"
-    return _csv_response(exports.survey_csv(db.session, survey), name)
+    text = exports.survey_csv(db.session, survey)
+    record(db.session, actor=current_user, action="export.survey_csv", target_type="survey", target_id=survey.id, ip=client_ip())  # noqa: E501
+    db.session.commit()
+    return _csv_response(text, name)
 
 
 @bp.get("/satisfaccion")
@@ -294,7 +305,10 @@ def satisfaction():
 def satisfaction_csv():
     _require(READERS)
     name = f"satisfaccion-{date.today().isoformat()}.csv"
-    return _csv_response(exports.satisfaction_csv(db.session), name)
+    text = exports.satisfaction_csv(db.session)
+    record(db.session, actor=current_user, action="export.satisfaction_csv", ip=client_ip())
+    db.session.commit()
+    return _csv_response(text, name)
 
 
 # --- answering a staff survey ---------------------------------------------------------------

@@ -44,3 +44,9 @@ def normalize_email(value: str) -> str:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def has_contact(ticket) -> bool:
+    """Whether ``ticket`` still holds any contact data (none once anonymised)."""
+    return any((ticket.contact_name, ticket.contact_email, ticket.contact_phone,
+                ticket.contact_rut))

@@ -36,13 +36,14 @@ def _digits_of(column):
     return expr
 
 
-def find_by_contact(session: Session, user: User, query: str) -> LookupResult:
+def find_by_contact(session: Session, user: User, query: str, *,
+                    limit: int | None = RESULT_LIMIT) -> LookupResult:
     """Requests ``user`` may see whose contact email, RUT or phone matches ``query``.
 
     An address with ``@`` is an email (compared normalised); a valid RUT is
     compared as ``12345678-5``; otherwise at least 8 digits are a phone,
     matched on its last 8 digits whatever the spaces, ``+56`` or hyphens.
-    Newest first, at most ``RESULT_LIMIT``. Only reads.
+    Newest first, at most ``limit`` (None: all, for a privacy export). Only reads.
 
     :raise ValidationFailed: (field ``buscar``) if the text is none of those.
     """
@@ -72,7 +73,7 @@ def find_by_contact(session: Session, user: User, query: str) -> LookupResult:
             kind = "phone"
     tickets = session.scalars(base.where(condition)
                               .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                              .limit(RESULT_LIMIT)).all()
+                              .limit(limit)).all()
     return LookupResult(kind=kind, value=value, tickets=list(tickets))
 
 

@@ -91,6 +91,7 @@ class EventKind(enum.StrEnum):
     DEADLINE_CHANGED = "deadline_changed"  # due date pushed: pause, legal extension
     SLA_ALERT = "sla_alert"  # deadline warning/breach/auto-close notice sent (internal)
     ASSIGNED = "assigned"  # given to (or taken from) a staff member; tickets.assignment
+    ANONYMISED = "anonymised"  # personal data removed (privacy.anonymisation)
 
 
 class ActorKind(enum.StrEnum):
@@ -177,6 +178,8 @@ class Ticket(db.Model):
     first_response_business_seconds: Mapped[int | None]
     resolution_business_seconds: Mapped[int | None]
     autoclose_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its personal data was removed (privacy.anonymisation); statistics stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     category: Mapped[Category] = relationship()
     department: Mapped[Department] = relationship()

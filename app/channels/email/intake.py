@@ -48,6 +48,7 @@ from app.database import utcnow
 from app.domain import DomainError, ValidationFailed
 from app.notifications.emails import queue_confirmation, status_page_url
 from app.notifications.outbox import enqueue
+from app.privacy.anonymisation import ANONYMISERS
 from app.tickets import intake, timeline
 from app.tickets.attachments import add_attachment
 from app.tickets.contact import ResidentContact
@@ -325,3 +326,18 @@ def _fit(text: str, limit: int) -> str:
 
 def _municipality() -> str:
     return current_app.config["MUNICIPALITY_NAME"]
+
+
+def forget_inbound_messages(session: Session, ticket: Ticket) -> None:
+    """Drop the personal data of the emails that made or joined ``ticket``.
+
+    Called by ``privacy.anonymisation`` (retention, erasure). The raw message,
+    sender, subject and file names go; the Message-ID key and the outcome stay,
+    so a re-delivered message is still recognised and never becomes a new
+    request.
+    """
+    session.execute(sa.update(InboundEmail).where(InboundEmail.ticket_id == ticket.id).values(
+        raw=b"", sender=None, subject=None, attachment_names=None, reason=None))
+
+
+ANONYMISERS.append(forget_inbound_messages)
