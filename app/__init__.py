@@ -108,6 +108,10 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     init_open311(app)
 
+    from app.admin import init_app as init_admin
+
+    init_admin(app)  # /gestion/admin/: catalogue, staff, API keys, email previews
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app
