@@ -544,3 +544,29 @@ def test_email_preview_renders_every_template_and_saves_nothing(admin, client, a
     with database() as session:
         after = {model: count(session, model) for model in before}
     assert after == before
+
+
+def test_edit_pages_show_the_saved_values(admin, client, database):
+    with database() as session:
+        aseo, obras = make_department(session, "Aseo"), make_department(session, "Obras")
+        category = make_category(session, obras, name="Bache", keywords="hoyo, calle",
+                                 allows_anonymous=True)
+        attribute = define_attribute(session, category, code="tamano", description="¿Tamaño?",
+                                     datatype=Datatype.SINGLEVALUELIST,
+                                     values=[("s", "Chico"), ("l", "Grande")])
+        user = make_user(session, Role.SUPERVISOR, [obras])
+        session.commit()
+        ids = category.id, attribute.id, user.id, obras.id, aseo.id
+    category_id, attribute_id, user_id, obras_id, aseo_id = ids
+    html = client.get(f"/gestion/admin/categorias/{category_id}").get_data(as_text=True)
+    assert f'<option selected value="{obras_id}">Obras</option>' in html
+    assert field_value(html, "keywords") == "hoyo, calle"
+    assert re.search(r'id="allows_anonymous"[^>]*checked|checked[^>]*id="allows_anonymous"', html)
+    html = client.get(f"/gestion/admin/categorias/{category_id}/preguntas/{attribute_id}"
+                      ).get_data(as_text=True)
+    assert "s|Chico\nl|Grande" in html
+    assert '<option selected value="singlevaluelist">' in html
+    html = client.get(f"/gestion/admin/usuarios/{user_id}").get_data(as_text=True)
+    assert re.search(rf'checked[^>]*value="{obras_id}"|value="{obras_id}"[^>]*checked', html)
+    assert not re.search(rf'checked[^>]*value="{aseo_id}"|value="{aseo_id}"[^>]*checked', html)
+    assert '<option selected value="supervisor">' in html

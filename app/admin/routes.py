@@ -120,7 +120,9 @@ def department_new():
 @bp.route("/departamentos/<int:department_id>", methods=["GET", "POST"])
 def department_edit(department_id: int):
     department = db.get_or_404(Department, department_id)
-    form = DepartmentForm(obj=department if request.method == "GET" else None)
+    form = DepartmentForm(formdata=None, data={
+        "name": department.name, "slug": department.slug, "email": department.email or "",
+        "active": department.active}) if request.method == "GET" else DepartmentForm()
     done = _save(form, lambda: services.update_department(db.session, department,
                                                           _department_input(form)),
                  _("Cambios guardados."), lambda d: url_for(".departments"))
@@ -167,6 +169,16 @@ def category_new():
                                     attribute_form=None), _status())
 
 
+def _category_form_for(category: Category) -> CategoryForm:
+    """The edit form filled from the saved category (not from ``obj=``, whose
+    ``department`` attribute is an object the select cannot show)."""
+    return CategoryForm(formdata=None, data={
+        "name": category.name, "slug": category.slug, "description": category.description,
+        "department": category.department_id, "visibility": category.visibility.value,
+        "active": category.active, "allows_anonymous": category.allows_anonymous,
+        "keywords": category.keywords})
+
+
 def _category_page(category: Category, form: CategoryForm, attribute_form: AttributeForm,
                    status: int):
     return render_template("admin/category_form.html", form=form, category=category,
@@ -177,9 +189,7 @@ def _category_page(category: Category, form: CategoryForm, attribute_form: Attri
 def category_edit(category_id: int):
     category = db.get_or_404(Category, category_id)
     if request.method == "GET":
-        form = CategoryForm(formdata=None, obj=category,
-                            data={"department": category.department_id,
-                                  "visibility": category.visibility.value})
+        form = _category_form_for(category)
     else:
         form = CategoryForm()
     _department_choices(form)
@@ -219,9 +229,7 @@ def attribute_new(category_id: int):
                  lambda a: url_for(".category_edit", category_id=category.id))
     if done:
         return done
-    form = CategoryForm(formdata=None, obj=category,
-                        data={"department": category.department_id,
-                              "visibility": category.visibility.value})
+    form = _category_form_for(category)
     _department_choices(form)
     return _category_page(category, form, attribute_form, 422)
 
@@ -232,9 +240,12 @@ def attribute_edit(category_id: int, attribute_id: int):
     category = db.get_or_404(Category, category_id)
     attribute = _attribute_or_404(category, attribute_id)
     if request.method == "GET":
-        form = AttributeForm(formdata=None, obj=attribute,
-                             data={"datatype": attribute.datatype.value,
-                                   "values_text": services.format_values(attribute)})
+        form = AttributeForm(formdata=None, data={
+            "code": attribute.code, "description": attribute.description,
+            "datatype": attribute.datatype.value,
+            "datatype_description": attribute.datatype_description or "",
+            "values_text": services.format_values(attribute),
+            "required": attribute.required, "variable": attribute.variable})
     else:
         form = AttributeForm()
     done = _save(form, lambda: services.update_attribute(db.session, attribute,
@@ -302,8 +313,9 @@ def user_new():
 def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     if request.method == "GET":
-        form = UserForm(formdata=None, obj=user,
-                        data={"role": user.role.value, "departments": sorted(user.department_ids)})
+        form = UserForm(formdata=None, data={
+            "name": user.name, "email": user.email, "role": user.role.value,
+            "departments": sorted(user.department_ids), "active": user.active})
     else:
         form = UserForm()
     _user_choices(form)
