@@ -3,6 +3,7 @@ every create/edit changing the database (or, on bad input, nothing)."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -12,7 +13,6 @@ from app.accounts.credentials import ApiKey
 from app.accounts.models import Role, User
 from app.catalog.attributes import CategoryAttribute, Datatype, define_attribute
 from app.catalog.models import Category, Department, Visibility
-from app.extensions import db
 from app.notifications.models import OutboxMessage
 from app.tickets.models import Ticket
 from tests.conftest import csrf_token_from
@@ -530,7 +530,7 @@ def test_email_preview_renders_every_template_and_saves_nothing(admin, client, a
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     folder = app.jinja_loader.searchpath[0] + "/emails"
-    import os
+
     names = sorted({f[:-4] for f in os.listdir(folder)
                     if f.endswith(".txt") and not f.startswith("_")})
     assert len(names) >= 11
