@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from app.accounts.credentials import ApiKey
+from app.accounts.credentials import (
+    LAST_USED_PRECISION,
+    ApiKey,
+    Scope,
+    create_api_key,
+    note_api_key_use,
+)
 from app.accounts.models import Role, User
 from app.catalog.attributes import CategoryAttribute, Datatype, define_attribute
 from app.catalog.models import Category, Department, Visibility
+from app.database import utcnow
 from app.notifications.models import OutboxMessage
 from app.tickets.models import Ticket
 from tests.conftest import csrf_token_from
@@ -492,9 +500,14 @@ def test_api_key_secret_is_shown_once_and_works_until_revoked(admin, client, app
     listing = client.get("/gestion/admin/claves-api").get_data(as_text=True)
     assert key.prefix in listing and secret not in listing
 
+    assert "Nunca" in text_of(listing)
+
     api = app.test_client()
     bearer = {"Authorization": f"Bearer {secret}"}
     assert api.get("/api/v1/categories", headers=bearer).status_code == 200
+    with database() as session:
+        assert session.get(ApiKey, key_id).last_used_at is not None
+    assert "Nunca" not in text_of(client.get("/gestion/admin/claves-api").get_data(as_text=True))
 
     page = "/gestion/admin/claves-api"
     assert post_form(client, f"/gestion/admin/claves-api/{key_id}/revocar", {},
@@ -570,3 +583,16 @@ def test_edit_pages_show_the_saved_values(admin, client, database):
     assert re.search(rf'checked[^>]*value="{obras_id}"|value="{obras_id}"[^>]*checked', html)
     assert not re.search(rf'checked[^>]*value="{aseo_id}"|value="{aseo_id}"[^>]*checked', html)
     assert '<option selected value="supervisor">' in html
+
+
+def test_api_key_last_use_is_written_at_most_once_per_precision_window(database):
+    with database() as session:
+        key = create_api_key(session, name="App", scopes=[Scope.CATEGORIES_READ]).record
+        first = utcnow()
+        assert note_api_key_use(session, key, now=first) is True
+        assert note_api_key_use(session, key, now=first + timedelta(minutes=1)) is False
+        later = first + LAST_USED_PRECISION + timedelta(seconds=1)
+        assert note_api_key_use(session, key, now=later) is True
+        session.commit()
+        session.expire_all()
+        assert session.get(ApiKey, key.id).last_used_at == later
