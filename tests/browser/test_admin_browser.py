@@ -1,5 +1,5 @@
 """In real Chromium on a phone: an admin opens the administration, edits a
-category and adds a list question to it, and issues an API key; every page
+category and adds a list question to it, and issues an API key, and looks at the email previews; every page
 passes axe-core and nothing sticks out sideways."""
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ def test_admin_edits_a_category_and_issues_an_api_key_on_a_phone(app, phone, scr
     expect(page.get_by_role("table")).to_contain_text("App vecinal")
     assert secret not in page.content()
     check(page, "API keys")
+
+    page.get_by_role("link", name="Administración").first.click()
+    page.get_by_role("link", name="Plantillas de correo").click()
+    expect(page.locator("iframe.email-html").first).to_be_visible()
+    check(page, "email previews")
 
     with app.app_context():
         assert db.session.scalar(sa.select(Category.keywords)) == "poste, farol"
