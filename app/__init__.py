@@ -57,7 +57,9 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        # A deactivated account loses its open sessions at once (admin pages).
+        return user if user is not None and user.active else None
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

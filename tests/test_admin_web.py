@@ -596,3 +596,34 @@ def test_api_key_last_use_is_written_at_most_once_per_precision_window(database)
         session.commit()
         session.expire_all()
         assert session.get(ApiKey, key.id).last_used_at == later
+
+
+def test_deactivated_user_loses_their_open_session_at_once(admin, client, app, database,
+                                                           department_id):
+    with database() as session:
+        user = make_user(session, Role.AGENT, [session.get(Department, department_id)])
+        session.commit()
+        user_id, email = user.id, user.email
+    other = app.test_client()
+    login(other, email)
+    assert other.get("/gestion/").status_code == 200
+    response = post_form(client, f"/gestion/admin/usuarios/{user_id}", {
+        "name": "Agente", "email": email, "role": "agent", "departments": [str(department_id)]})
+    assert response.status_code == 302
+    response = other.get("/gestion/")
+    assert response.status_code == 302 and "/gestion/ingresar" in response.location
+
+
+@pytest.mark.parametrize("action", ["revocar", "eliminar", "mover"])
+def test_admin_buttons_without_csrf_token_are_refused_with_400(admin, client, database,
+                                                               three_attributes, category_id,
+                                                               action):
+    with database() as session:
+        key_id = create_api_key(session, name="App", scopes=[Scope.CATEGORIES_READ]).record.id
+        session.commit()
+    url = (f"/gestion/admin/claves-api/{key_id}/revocar" if action == "revocar" else
+           f"/gestion/admin/categorias/{category_id}/preguntas/{three_attributes[0]}/{action}")
+    assert client.post(url, data={"direccion": "bajar"}).status_code == 400
+    with database() as session:
+        assert session.get(ApiKey, key_id).active
+    assert codes_in_order(database, category_id) == ["a", "b", "c"]

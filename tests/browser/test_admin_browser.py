@@ -1,6 +1,6 @@
 """In real Chromium on a phone: an admin opens the administration, edits a
-category and adds a list question to it, and issues an API key, and looks at the email previews; every page
-passes axe-core and nothing sticks out sideways."""
+category and adds a list question to it, issues an API key and looks at the
+email previews; every page passes axe-core and nothing sticks out sideways."""
 
 from __future__ import annotations
 
