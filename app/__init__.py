@@ -57,7 +57,9 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        # A deactivated account loses its open sessions at once (admin pages).
+        return user if user is not None and user.active else None
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -128,6 +130,9 @@ def register_blueprints(app: Flask) -> None:
 
     init_audit(app)
     init_privacy(app)
+    from app.admin import init_app as init_admin
+
+    init_admin(app)  # /gestion/admin/: catalogue, staff, API keys, email previews
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -28,6 +28,7 @@ from app.extensions import db
 APP_KEY_PREFIX = "cak_"
 STAFF_TOKEN_PREFIX = "cst_"
 NAME_MAX = 120
+LAST_USED_PRECISION = timedelta(minutes=5)
 
 
 class Scope(enum.StrEnum):
@@ -71,6 +72,8 @@ class ApiKey(db.Model):
     scopes: Mapped[str] = mapped_column(sa.String(300))  # space-separated
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Accurate to ``LAST_USED_PRECISION`` (see ``note_api_key_use``).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def scope_set(self) -> frozenset[Scope]:
@@ -155,6 +158,30 @@ def revoke_api_key(session: Session, key: ApiKey, *, now: datetime | None = None
     if key.revoked_at is None:
         key.revoked_at = now or utcnow()
         session.flush()
+
+
+def note_api_key_use(session: Session, key: ApiKey, *, now: datetime | None = None) -> bool:
+    """Record that ``key`` was just used, at most once per ``LAST_USED_PRECISION``.
+
+    A conditional UPDATE, so busy keys do not write on every call and two
+    concurrent calls do not fight. Flushes; returns True when it wrote (the
+    caller then commits, so the time is kept even if the call itself fails).
+    """
+    now = now or utcnow()
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_PRECISION:
+        return False
+    written = session.execute(
+        sa.update(ApiKey)
+        .where(ApiKey.id == key.id,
+               sa.or_(ApiKey.last_used_at.is_(None),
+                      ApiKey.last_used_at < now - LAST_USED_PRECISION))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if written:
+        key.last_used_at = now
+        session.flush()
+    return bool(written)
 
 
 def issue_staff_token(session: Session, user: User, *, lifetime: timedelta,

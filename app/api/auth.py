@@ -18,7 +18,13 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from app.accounts.credentials import ApiKey, Scope, StaffToken, authenticate_bearer
+from app.accounts.credentials import (
+    ApiKey,
+    Scope,
+    StaffToken,
+    authenticate_bearer,
+    note_api_key_use,
+)
 from app.accounts.models import User
 from app.api.errors import ApiError, handle_api_error, handle_http_exception, handle_unexpected
 from app.api.schemas import ErrorSchema
@@ -79,6 +85,8 @@ def authenticate() -> Principal:
     if found is None:
         raise ApiError(401, headers={"WWW-Authenticate": "Bearer"})
     if isinstance(found, ApiKey):
+        if note_api_key_use(db.session, found):  # "last used" on the admin page
+            db.session.commit()
         return Principal(api_key=found)
     return Principal(token=found)
 

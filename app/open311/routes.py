@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from app.accounts.credentials import ApiKey, Scope, authenticate_bearer
+from app.accounts.credentials import ApiKey, Scope, authenticate_bearer, note_api_key_use
 from app.api.ratelimit import RateLimited, check
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Visibility
@@ -196,6 +196,8 @@ def _api_key() -> ApiKey:
     if not isinstance(found, ApiKey) or Scope.OPEN311_SUBMIT not in found.scope_set:
         raise Open311Error(403, _("api_key ausente o no válida; no se puede crear la "
                                   "solicitud."))
+    if note_api_key_use(db.session, found):  # "last used" on the admin page
+        db.session.commit()
     return found
 
 

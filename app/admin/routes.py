@@ -1,0 +1,390 @@
+"""The administration pages (/gestion/admin/): admins only, everyone else gets 403.
+
+Views are thin: build the service input from the form, call one function of
+``app.admin.services``, commit once, or roll back and show the re-filled form.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.accounts.credentials import ApiKey
+from app.accounts.models import Role, User
+from app.admin import email_preview, services
+from app.admin.forms import (
+    ROLE_LABELS,
+    ApiKeyForm,
+    AttributeForm,
+    CategoryForm,
+    DepartmentForm,
+    NewUserForm,
+    UserForm,
+)
+from app.audit.service import client_ip, record
+from app.catalog.attributes import CategoryAttribute
+from app.catalog.models import Category, Department
+from app.domain import ValidationFailed
+from app.extensions import db
+from app.forms import apply_domain_errors
+
+bp = Blueprint("admin", __name__, url_prefix="/gestion/admin")
+
+# Admin pages of other features, by endpoint: linked only when registered.
+OTHER_SECTIONS = (
+    ("routing_admin.index", _l("Reglas de ruteo (con vista previa)")),
+    ("deadlines.holidays", _l("Feriados y días hábiles")),
+    ("productivity.canned_index", _l("Respuestas tipo")),
+    ("audit.index", _l("Auditoría")),
+)
+
+
+@bp.before_request
+@login_required
+def require_admin():
+    """:raise 403: for staff who are not admins (after login, like the survey builder)."""
+    if current_user.role is not Role.ADMIN:
+        abort(403)
+
+
+def _audit(action: str, target) -> None:
+    """Record an admin change in the audit log, in the request's transaction."""
+    record(db.session, actor=current_user, action=action, target_type=action.split(".")[1],
+           target_id=getattr(target, "id", None), ip=client_ip())
+
+
+def _save(form, audit: str, action, success: str, redirect_to):
+    """Run ``action`` if the form is valid; audit, commit and redirect, or re-fill.
+
+    Returns a redirect, or None when the caller should re-render with 422.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+    except ValidationFailed as error:
+        db.session.rollback()
+        apply_domain_errors(form, error)
+        return None
+    _audit(audit, result)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(redirect_to(result))
+
+
+def _status() -> int:
+    return 422 if request.method == "POST" else 200
+
+
+@bp.get("/")
+def home():
+    links = [(url_for(endpoint), label) for endpoint, label in OTHER_SECTIONS
+             if endpoint in current_app.view_functions]
+    return render_template("admin/home.html", other_links=links)
+
+
+# --- departments ---------------------------------------------------------------------------
+
+def _department_input(form: DepartmentForm) -> services.DepartmentInput:
+    return services.DepartmentInput(name=form.name.data, slug=form.slug.data,
+                                    email=form.email.data, active=form.active.data)
+
+
+@bp.get("/departamentos")
+def departments():
+    rows = db.session.execute(
+        sa.select(Department, sa.func.count(Category.id))
+        .outerjoin(Category, sa.and_(Category.department_id == Department.id, Category.active))
+        .group_by(Department.id).order_by(Department.name)).all()
+    return render_template("admin/departments.html", rows=rows)
+
+
+@bp.route("/departamentos/nuevo", methods=["GET", "POST"])
+def department_new():
+    form = DepartmentForm()
+    done = _save(form, "admin.department.create",
+                 lambda: services.create_department(db.session, _department_input(form)),
+                 _("Departamento creado."), lambda d: url_for(".departments"))
+    return done or (render_template("admin/department_form.html", form=form,
+                                    department=None), _status())
+
+
+@bp.route("/departamentos/<int:department_id>", methods=["GET", "POST"])
+def department_edit(department_id: int):
+    department = db.get_or_404(Department, department_id)
+    form = DepartmentForm(formdata=None, data={
+        "name": department.name, "slug": department.slug, "email": department.email or "",
+        "active": department.active}) if request.method == "GET" else DepartmentForm()
+    done = _save(form, "admin.department.update",
+                 lambda: services.update_department(db.session, department,
+                                                          _department_input(form)),
+                 _("Cambios guardados."), lambda d: url_for(".departments"))
+    return done or (render_template("admin/department_form.html", form=form,
+                                    department=department), _status())
+
+
+# --- categories ----------------------------------------------------------------------------
+
+def _department_choices(form: CategoryForm) -> None:
+    form.department.choices = [("", _("Elige un departamento"))] + [
+        (d.id, d.name if d.active else _("%(name)s (inactivo)", name=d.name))
+        for d in db.session.scalars(sa.select(Department).order_by(Department.name))]
+
+
+def _category_input(form: CategoryForm) -> services.CategoryInput:
+    return services.CategoryInput(
+        name=form.name.data, slug=form.slug.data, description=form.description.data,
+        department_id=form.department.data, visibility=form.visibility.data,
+        active=form.active.data, allows_anonymous=form.allows_anonymous.data,
+        keywords=form.keywords.data)
+
+
+@bp.get("/categorias")
+def categories():
+    department_id = request.args.get("departamento", type=int)
+    query = sa.select(Category).join(Category.department).order_by(Department.name,
+                                                                   Category.name)
+    if department_id:
+        query = query.where(Category.department_id == department_id)
+    all_departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
+    return render_template("admin/categories.html", categories=db.session.scalars(query).all(),
+                           departments=all_departments, department_id=department_id)
+
+
+@bp.route("/categorias/nueva", methods=["GET", "POST"])
+def category_new():
+    form = CategoryForm()
+    _department_choices(form)
+    done = _save(form, "admin.category.create",
+                 lambda: services.create_category(db.session, _category_input(form)),
+                 _("Categoría creada. Puedes agregarle preguntas."),
+                 lambda c: url_for(".category_edit", category_id=c.id))
+    return done or (render_template("admin/category_form.html", form=form, category=None,
+                                    attribute_form=None), _status())
+
+
+def _category_form_for(category: Category) -> CategoryForm:
+    """The edit form filled from the saved category (not from ``obj=``, whose
+    ``department`` attribute is an object the select cannot show)."""
+    return CategoryForm(formdata=None, data={
+        "name": category.name, "slug": category.slug, "description": category.description,
+        "department": category.department_id, "visibility": category.visibility.value,
+        "active": category.active, "allows_anonymous": category.allows_anonymous,
+        "keywords": category.keywords})
+
+
+def _category_page(category: Category, form: CategoryForm, attribute_form: AttributeForm,
+                   status: int):
+    return render_template("admin/category_form.html", form=form, category=category,
+                           attribute_form=attribute_form), status
+
+
+@bp.route("/categorias/<int:category_id>", methods=["GET", "POST"])
+def category_edit(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    if request.method == "GET":
+        form = _category_form_for(category)
+    else:
+        form = CategoryForm()
+    _department_choices(form)
+    done = _save(form, "admin.category.update",
+                 lambda: services.update_category(db.session, category,
+                                                        _category_input(form)),
+                 _("Cambios guardados."),
+                 lambda c: url_for(".category_edit", category_id=c.id))
+    return done or _category_page(category, form, AttributeForm(formdata=None, prefix="attr"),
+                                  _status())
+
+
+# --- custom attributes ---------------------------------------------------------------------
+
+def _attribute_input(form: AttributeForm) -> services.AttributeInput:
+    return services.AttributeInput(
+        code=form.code.data, description=form.description.data,
+        datatype=form.datatype.data, required=form.required.data,
+        variable=form.variable.data, datatype_description=form.datatype_description.data,
+        values_text=form.values_text.data)
+
+
+def _attribute_or_404(category: Category, attribute_id: int) -> CategoryAttribute:
+    attribute = db.session.get(CategoryAttribute, attribute_id)
+    if attribute is None or attribute.category_id != category.id:
+        abort(404)
+    return attribute
+
+
+@bp.post("/categorias/<int:category_id>/preguntas")
+def attribute_new(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    attribute_form = AttributeForm(prefix="attr")
+    done = _save(attribute_form, "admin.attribute.create",
+                 lambda: services.create_attribute(db.session, category,
+                                                   _attribute_input(attribute_form)),
+                 _("Pregunta agregada."),
+                 lambda a: url_for(".category_edit", category_id=category.id))
+    if done:
+        return done
+    form = _category_form_for(category)
+    _department_choices(form)
+    return _category_page(category, form, attribute_form, 422)
+
+
+@bp.route("/categorias/<int:category_id>/preguntas/<int:attribute_id>",
+          methods=["GET", "POST"])
+def attribute_edit(category_id: int, attribute_id: int):
+    category = db.get_or_404(Category, category_id)
+    attribute = _attribute_or_404(category, attribute_id)
+    if request.method == "GET":
+        form = AttributeForm(formdata=None, data={
+            "code": attribute.code, "description": attribute.description,
+            "datatype": attribute.datatype.value,
+            "datatype_description": attribute.datatype_description or "",
+            "values_text": services.format_values(attribute),
+            "required": attribute.required, "variable": attribute.variable})
+    else:
+        form = AttributeForm()
+    done = _save(form, "admin.attribute.update",
+                 lambda: services.update_attribute(db.session, attribute,
+                                                         _attribute_input(form)),
+                 _("Pregunta guardada."),
+                 lambda a: url_for(".category_edit", category_id=category.id))
+    return done or (render_template("admin/attribute_form.html", form=form,
+                                    category=category, attribute=attribute), _status())
+
+
+@bp.post("/categorias/<int:category_id>/preguntas/<int:attribute_id>/eliminar")
+def attribute_delete(category_id: int, attribute_id: int):
+    category = db.get_or_404(Category, category_id)
+    attribute = _attribute_or_404(category, attribute_id)
+    _audit("admin.attribute.delete", attribute)
+    services.delete_attribute(db.session, attribute)
+    db.session.commit()
+    flash(_("Pregunta eliminada."), "success")
+    return redirect(url_for(".category_edit", category_id=category.id))
+
+
+@bp.post("/categorias/<int:category_id>/preguntas/<int:attribute_id>/mover")
+def attribute_move(category_id: int, attribute_id: int):
+    category = db.get_or_404(Category, category_id)
+    attribute = _attribute_or_404(category, attribute_id)
+    direction = -1 if request.form.get("direccion") == "subir" else 1
+    services.move_attribute(db.session, attribute, direction)
+    _audit("admin.attribute.move", attribute)
+    db.session.commit()
+    flash(_("Orden cambiado."), "success")
+    return redirect(url_for(".category_edit", category_id=category.id, _anchor="preguntas"))
+
+
+# --- staff users ---------------------------------------------------------------------------
+
+def _user_choices(form: UserForm) -> None:
+    form.departments.choices = [
+        (d.id, d.name) for d in db.session.scalars(sa.select(Department)
+                                                   .order_by(Department.name))]
+
+
+def _user_input(form: UserForm) -> services.UserInput:
+    return services.UserInput(
+        email=form.email.data, name=form.name.data, role=form.role.data,
+        department_ids=list(form.departments.data or []), active=form.active.data,
+        password=getattr(form, "password", None) and form.password.data or "",
+        password_confirm=getattr(form, "password_confirm", None)
+        and form.password_confirm.data or "")
+
+
+@bp.get("/usuarios")
+def users():
+    return render_template("admin/users.html", role_labels=ROLE_LABELS,
+                           users=db.session.scalars(sa.select(User).order_by(User.name)).all())
+
+
+@bp.route("/usuarios/nuevo", methods=["GET", "POST"])
+def user_new():
+    form = NewUserForm()
+    _user_choices(form)
+    done = _save(form, "admin.user.create",
+                 lambda: services.create_staff_user(db.session, _user_input(form)),
+                 _("Usuario creado. Entrégale su contraseña inicial por un medio seguro."),
+                 lambda u: url_for(".users"))
+    return done or (render_template("admin/user_form.html", form=form, user=None), _status())
+
+
+@bp.route("/usuarios/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    user = db.get_or_404(User, user_id)
+    if request.method == "GET":
+        form = UserForm(formdata=None, data={
+            "name": user.name, "email": user.email, "role": user.role.value,
+            "departments": sorted(user.department_ids), "active": user.active})
+    else:
+        form = UserForm()
+    _user_choices(form)
+    done = _save(form, "admin.user.update",
+                 lambda: services.update_staff_user(db.session, user, _user_input(form),
+                                                          by=current_user),
+                 _("Cambios guardados."), lambda u: url_for(".users"))
+    return done or (render_template("admin/user_form.html", form=form, user=user), _status())
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+@bp.get("/claves-api")
+def api_keys():
+    keys = db.session.scalars(sa.select(ApiKey).order_by(ApiKey.created_at.desc(),
+                                                         ApiKey.id.desc())).all()
+    return render_template("admin/api_keys.html", keys=keys)
+
+
+@bp.route("/claves-api/nueva", methods=["GET", "POST"])
+def api_key_new():
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            issued = services.create_api_key(db.session, name=form.name.data,
+                                             scope_names=list(form.scopes.data or []))
+        except ValidationFailed as error:
+            db.session.rollback()
+            apply_domain_errors(form, error)
+        else:
+            _audit("admin.apikey.create", issued.record)
+            db.session.commit()
+            # Rendered, never redirected: the secret exists only in this response.
+            response = current_app.make_response(render_template(
+                "admin/api_key_created.html", key=issued.record, secret=issued.secret))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return render_template("admin/api_key_form.html", form=form), _status()
+
+
+@bp.post("/claves-api/<int:key_id>/revocar")
+def api_key_revoke(key_id: int):
+    key = db.get_or_404(ApiKey, key_id)
+    services.revoke_api_key(db.session, key)
+    _audit("admin.apikey.revoke", key)
+    db.session.commit()
+    flash(_("Clave «%(name)s» revocada: deja de funcionar de inmediato.", name=key.name),
+          "success")
+    return redirect(url_for(".api_keys"))
+
+
+# --- email templates -----------------------------------------------------------------------
+
+@bp.get("/correos")
+def emails():
+    try:
+        samples = email_preview.sample_emails(db.session)
+    finally:
+        db.session.rollback()  # the sample is never saved
+    return render_template("admin/emails.html", samples=samples)
