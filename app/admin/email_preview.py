@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Role
 from app.accounts.services import create_user
 from app.catalog.models import Category, Department, Visibility
+from app.catalog.sla import PolicyKind, SlaPolicy
+from app.channels.email.intake import ingest_message, load_settings
+from app.channels.email.models import InboundSource
 from app.database import utcnow
+from app.deadlines.clock import extend_legal_deadline
+from app.deadlines.sweep import send_autoclose_notice
 from app.notifications.models import OutboxMessage
 from app.notifications.preferences import NewTicketMode, StaffNotificationPreference
 from app.notifications.staff import (
@@ -31,6 +36,7 @@ from app.notifications.staff import (
     notify_sla_warning,
     send_staff_digests,
 )
+from app.residents.links import request_link
 from app.surveys.resolution import ResolutionAnswer, answer_survey, send_reminders
 from app.tickets import intake, lifecycle, merging, timeline
 from app.tickets.contact import ResidentContact
@@ -111,7 +117,33 @@ def _build_sample(session: Session) -> set[int]:
         answer_survey(session, survey, ResolutionAnswer(
             resolved="no", rating=1, comment="Se volvió a apagar la misma noche."), now=now)
     send_staff_digests(session, now + timedelta(minutes=1))
-    return {ticket.id, duplicate.id}
+    if ticket.status is Status.RESOLVED:
+        send_autoclose_notice(session, ticket, now, now + timedelta(days=2))
+    request_link(session, ticket.contact_email, now=now)
+
+    legal = Category(name="Acceso a la información (Ley 20.285)",
+                     slug=f"ejemplo-transparencia-{unique}", department=department,
+                     visibility=Visibility.PRIVATE,
+                     sla_policy=SlaPolicy(name=f"Ley 20.285 (ejemplo {unique})",
+                                          kind=PolicyKind.LEY_20285))
+    session.add(legal)
+    session.flush()
+    information = intake.submit(
+        session, category=legal, channel=Channel.EMAIL, consent=True,
+        description="Solicito copia del contrato de mantención de luminarias 2025.",
+        contact=ResidentContact(name="Ana Muñoz", email=f"ana.munoz@{SAMPLE_DOMAIN}"))
+    extend_legal_deadline(session, information, actor=supervisor, now=now,
+                          reason="Hay que reunir documentos de otra unidad.")
+    lifecycle.transition(session, information, Status.CLOSED, actor=supervisor,
+                         note="Se entregó la copia del contrato.")
+    settings = load_settings(session, {**current_app.config,
+                                       "EMAIL_DEFAULT_CATEGORY": legal.slug})
+    reply = (f"From: Ana Muñoz <{information.contact_email}>\nTo: solicitudes@{SAMPLE_DOMAIN}\n"
+             f"Subject: Re: {information.formatted_tracking_code}\n"
+             f"Message-ID: <ejemplo-{unique}@{SAMPLE_DOMAIN}>\nMIME-Version: 1.0\n"
+             "Content-Type: text/plain; charset=utf-8\n\nFalta el anexo 2.\n").encode()
+    ingest_message(session, reply, settings=settings, source=InboundSource.PIPE, now=now)
+    return {ticket.id, duplicate.id, information.id}
 
 
 def sample_emails(session: Session) -> list[EmailSample]:

@@ -143,7 +143,7 @@ def auto_close_resolved(session: Session, now: datetime | None = None) -> AutoCl
         if ticket.autoclose_notice_at is None:
             notice_at = calendar.add_business_days(ticket.resolved_at, close_days - notice_days)
             if now >= notice_at:
-                _send_notice(session, ticket, now,
+                send_autoclose_notice(session, ticket, now,
                              max(close_at, calendar.add_business_days(now, notice_days)))
                 report.noticed += 1
             continue  # never notice and close in the same run
@@ -159,7 +159,9 @@ def auto_close_resolved(session: Session, now: datetime | None = None) -> AutoCl
     return report
 
 
-def _send_notice(session: Session, ticket: Ticket, now: datetime, close_at: datetime) -> None:
+def send_autoclose_notice(session: Session, ticket: Ticket, now: datetime,
+                          close_at: datetime) -> None:
+    """Tell the resident their resolved request closes at ``close_at``; stamp it."""
     ticket.autoclose_notice_at = now
     if ticket.contact_email:
         enqueue(session, recipient=ticket.contact_email,
