@@ -115,6 +115,10 @@ def register_blueprints(app: Flask) -> None:
 
     init_deadlines(app)  # extension form, holiday admin, due-date display
 
+    from app.transparency import init_app as init_transparency
+
+    init_transparency(app)  # /transparencia, /datos-abiertos, /gestion/transparencia
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

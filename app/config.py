@@ -158,6 +158,11 @@ def load_config(instance_path: Path) -> dict:
         "AUTO_CLOSE_BUSINESS_DAYS": _env_int("AUTO_CLOSE_BUSINESS_DAYS", 5),
         "AUTO_CLOSE_NOTICE_BUSINESS_DAYS": _env_int("AUTO_CLOSE_NOTICE_BUSINESS_DAYS", 2),
         "AUTO_CLOSE_INTERVAL_SECONDS": _env_int("AUTO_CLOSE_INTERVAL_SECONDS", 3600),
+        # Public transparency pages and open data (app/transparency, app/metrics).
+        "TRANSPARENCY_MIN_N": _env_int("TRANSPARENCY_MIN_N", 5),
+        "TRANSPARENCY_CACHE_SECONDS": _env_int("TRANSPARENCY_CACHE_SECONDS", 600),
+        "OPEN_DATA_YEARS": _env_int("OPEN_DATA_YEARS", 3),
+        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", "").strip(),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -34,6 +34,7 @@ from app.tickets.models import (
     TicketEvent,
     YearCounter,
 )
+from app.transparency.models import ProgressUpdate, TransparencyPilot
 
 __all__ = [
     "Attachment",
@@ -47,6 +48,7 @@ __all__ = [
     "InboundEmail",
     "HolidayOverride", "SlaPolicy",
     "AutoAssign", "RoutingRule",
+    "ProgressUpdate", "TransparencyPilot",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)
