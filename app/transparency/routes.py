@@ -12,8 +12,18 @@ import logging
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   request, stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
