@@ -224,7 +224,9 @@ def _manage_page(form: ProgressUpdateForm | None = None, pilot_form: PilotForm |
 
 
 def _forget(*slugs: str) -> None:
-    cache.delete_many(MUNICIPALITY_KEY, *[department_key(s) for s in slugs])
+    # One by one: the backends' delete_many stops at the first key not cached.
+    for key in (MUNICIPALITY_KEY, *[department_key(s) for s in slugs]):
+        cache.delete(key)
 
 
 @staff_bp.get("/transparencia")
