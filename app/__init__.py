@@ -134,6 +134,10 @@ def register_blueprints(app: Flask) -> None:
 
     init_admin(app)  # /gestion/admin/: catalogue, staff, API keys, email previews
 
+    from app.transparency import init_app as init_transparency
+
+    init_transparency(app)  # /transparencia, /datos-abiertos, /gestion/transparencia
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

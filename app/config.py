@@ -167,6 +167,11 @@ def load_config(instance_path: Path) -> dict:
         "RETENTION_MONTHS_DEFAULT": _env_int("RETENTION_MONTHS_DEFAULT", 24),
         "RETENTION_BATCH_SIZE": _env_int("RETENTION_BATCH_SIZE", 200),
         "PRIVACY_CONTACT": os.environ.get("PRIVACY_CONTACT", ""),
+        # Public transparency pages and open data (app/transparency, app/metrics).
+        "TRANSPARENCY_MIN_N": _env_int("TRANSPARENCY_MIN_N", 5),
+        "TRANSPARENCY_CACHE_SECONDS": _env_int("TRANSPARENCY_CACHE_SECONDS", 600),
+        "OPEN_DATA_YEARS": _env_int("OPEN_DATA_YEARS", 3),
+        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", "").strip(),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

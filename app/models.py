@@ -37,6 +37,7 @@ from app.tickets.models import (
     TicketEvent,
     YearCounter,
 )
+from app.transparency.models import ProgressUpdate, TransparencyPilot
 
 __all__ = [
     "Attachment", "AuditEntry",
@@ -51,6 +52,7 @@ __all__ = [
     "HolidayOverride", "SlaPolicy",
     "AutoAssign", "RoutingRule",
     "CannedAnswer", "ResidentAccount", "ResidentLoginToken", "SavedFilter",
+    "ProgressUpdate", "TransparencyPilot",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

@@ -1,0 +1,1 @@
+"""Figures computed in SQL for dashboards and the public transparency pages."""
