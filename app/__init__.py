@@ -115,6 +115,10 @@ def register_blueprints(app: Flask) -> None:
 
     init_deadlines(app)  # extension form, holiday admin, due-date display
 
+    from app.metrics import init_app as init_metrics
+
+    init_metrics(app)  # SQLite percentile aggregate, /gestion/tablero dashboards
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

@@ -1,0 +1,94 @@
+"""``percentile_cont`` on PostgreSQL and an exact equivalent on SQLite.
+
+PostgreSQL has the ordered-set aggregate ``percentile_cont(f) WITHIN GROUP
+(ORDER BY x)``. SQLite (as shipped with Python) has none, so on every SQLite
+connection we register an aggregate, ``metrics_percentile_cont(x, f)``, with
+the same definition: NULLs ignored, NULL for an empty group, and linear
+interpolation between the two values around rank ``f * (n - 1)`` of the
+sorted values (0-based). Both run inside the database, per GROUP BY group.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+SQLITE_NAME = "metrics_percentile_cont"
+
+
+class percentile_cont(FunctionElement):  # noqa: N801 - reads like the SQL function
+    """``percentile_cont(column, fraction)``: the interpolated percentile of a group.
+
+    ``fraction`` is a number from 0 to 1 (0.5 is the median, 0.9 the p90).
+    """
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "percentile_cont"
+
+    def __init__(self, column, fraction: float) -> None:
+        fraction = float(fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError("percentile fraction must be between 0 and 1")
+        # The fraction is a validated float rendered inline: PostgreSQL wants a
+        # constant there, and it keeps the statement cacheable.
+        super().__init__(sa.cast(column, sa.Float), sa.literal_column(repr(fraction)))
+
+
+@compiles(percentile_cont, "postgresql")
+def _percentile_cont_postgresql(element, compiler, **kw):
+    column, fraction = element.clauses
+    return (f"percentile_cont({compiler.process(fraction, **kw)}) "
+            f"WITHIN GROUP (ORDER BY {compiler.process(column, **kw)})")
+
+
+@compiles(percentile_cont, "sqlite")
+def _percentile_cont_sqlite(element, compiler, **kw):
+    column, fraction = element.clauses
+    return f"{SQLITE_NAME}({compiler.process(column, **kw)}, {compiler.process(fraction, **kw)})"
+
+
+def interpolated(values: list[float], fraction: float) -> float | None:
+    """The PostgreSQL ``percentile_cont`` definition over a list of numbers."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class _PercentileAggregate:
+    """The SQLite aggregate: collects one group's values, answers at the end."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value, fraction) -> None:
+        self.fraction = float(fraction)
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        return interpolated(self.values, self.fraction)
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    """Add the percentile aggregate to a raw sqlite3 connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_aggregate(SQLITE_NAME, 2, _PercentileAggregate)
+
+
+def install(engine: sa.Engine) -> None:
+    """Register the SQLite functions on every new connection of ``engine``."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        register_sqlite_functions(dbapi_connection)
