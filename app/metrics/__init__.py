@@ -22,8 +22,6 @@ def init_app(app: Flask) -> None:
 
     with app.app_context():
         install(db.engine)
-    try:
-        from app.metrics.routes import bp
-    except ImportError:  # pragma: no cover - routes land in the next step
-        return
+    from app.metrics.routes import bp
+
     app.register_blueprint(bp)
