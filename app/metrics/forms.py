@@ -24,7 +24,7 @@ class DashboardFilterForm(FlaskForm):
     hasta = DateField(_l("Hasta (fechas a elección)"), validators=[Optional()])
     departamento = SelectField(_l("Departamento"), coerce=int_or_none, validate_choice=True)
     categoria = SelectField(_l("Categoría"), coerce=int_or_none, validate_choice=True)
-    canal = SelectField(_l("Canal"), validate_choice=True)
+    canal = SelectField(_l("Canal"), default="", validate_choice=True)
     macrosector = SelectField(_l("Macrosector"), coerce=int_or_none, validate_choice=True)
 
     def validate(self, extra_validators=None) -> bool:
