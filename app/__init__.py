@@ -138,6 +138,10 @@ def register_blueprints(app: Flask) -> None:
 
     init_transparency(app)  # /transparencia, /datos-abiertos, /gestion/transparencia
 
+    from app.metrics import init_app as init_metrics
+
+    init_metrics(app)  # SQLite percentile aggregate, /gestion/tablero dashboards
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

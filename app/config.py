@@ -108,6 +108,8 @@ def load_config(instance_path: Path) -> dict:
         "SURVEY_REMINDER_DAYS": _env_int("SURVEY_REMINDER_DAYS", 3),
         "SURVEY_REMINDER_INTERVAL_SECONDS": _env_int("SURVEY_REMINDER_INTERVAL_SECONDS", 3600),
         "SURVEY_MIN_GROUP_SIZE": _env_int("SURVEY_MIN_GROUP_SIZE", 5),
+        # Dashboards: departments with fewer requests are not ranked (app/metrics).
+        "DASHBOARD_MIN_N": _env_int("DASHBOARD_MIN_N", 10),
         "SURVEY_EMBED_ANCESTORS": os.environ.get("SURVEY_EMBED_ANCESTORS", "*"),
         # REST API and Open311 (see docs/ARCHITECTURE.md, "Integrations").
         "STAFF_TOKEN_HOURS": _env_int("STAFF_TOKEN_HOURS", 12),

@@ -1,12 +1,11 @@
-"""``percentile_cont(column, fraction)``: the continuous percentile, on both back-ends.
+"""``percentile_cont`` on PostgreSQL and an exact equivalent on SQLite.
 
-On PostgreSQL it compiles to the ordered-set aggregate
-``percentile_cont(f) WITHIN GROUP (ORDER BY col)``. SQLite has no such
-aggregate, so every SQLite connection gets a user-defined aggregate of the
-same name that computes exactly the same value: NULLs ignored, the values
-sorted, linear interpolation between the two closest ranks at position
-``f * (n - 1)``; NULL when there are no values. It is still a SQL aggregate
-(GROUP BY works as usual); nothing outside the database loops over rows.
+PostgreSQL has the ordered-set aggregate ``percentile_cont(f) WITHIN GROUP
+(ORDER BY x)``. SQLite (as shipped with Python) has none, so on every SQLite
+connection we register an aggregate, ``metrics_percentile_cont(x, f)``, with
+the same definition: NULLs ignored, NULL for an empty group, and linear
+interpolation between the two values around rank ``f * (n - 1)`` of the
+sorted values (0-based). Both run inside the database, per GROUP BY group.
 """
 
 from __future__ import annotations
@@ -18,45 +17,57 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-
-class _PercentileCont(FunctionElement):
-    type = sa.Float()
-    name = "percentile_cont"
-    inherit_cache = True
+SQLITE_NAME = "metrics_percentile_cont"
 
 
-def percentile_cont(column, fraction: float) -> _PercentileCont:
-    """The ``fraction`` (0..1) continuous percentile of ``column``; 0.5 is the median.
+class percentile_cont(FunctionElement):  # noqa: N801 - reads like the SQL function
+    """``percentile_cont(column, fraction)``: the interpolated percentile of a group.
 
-    :raise ValueError: when ``fraction`` is not between 0 and 1.
+    ``fraction`` is a number from 0 to 1 (0.5 is the median, 0.9 the p90).
     """
-    fraction = float(fraction)
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"percentile fraction must be between 0 and 1, got {fraction}")
-    # A literal, not a bound parameter: PostgreSQL needs a constant type for it, and
-    # the fraction becomes part of the statement's cache key.
-    return _PercentileCont(column, sa.literal_column(repr(fraction), sa.Float()))
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "percentile_cont"
+
+    def __init__(self, column, fraction: float) -> None:
+        fraction = float(fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError("percentile fraction must be between 0 and 1")
+        # The fraction is a validated float rendered inline: PostgreSQL wants a
+        # constant there, and it keeps the statement cacheable.
+        super().__init__(sa.cast(column, sa.Float), sa.literal_column(repr(fraction)))
 
 
-@compiles(_PercentileCont, "postgresql")
-def _compile_postgresql(element, compiler, **kw):
-    column, fraction = list(element.clauses)
+@compiles(percentile_cont, "postgresql")
+def _percentile_cont_postgresql(element, compiler, **kw):
+    column, fraction = element.clauses
     return (f"percentile_cont({compiler.process(fraction, **kw)}) "
             f"WITHIN GROUP (ORDER BY {compiler.process(column, **kw)})")
 
 
-@compiles(_PercentileCont)
-def _compile_default(element, compiler, **kw):
-    column, fraction = list(element.clauses)
-    return f"percentile_cont({compiler.process(column, **kw)}, {compiler.process(fraction, **kw)})"
+@compiles(percentile_cont, "sqlite")
+def _percentile_cont_sqlite(element, compiler, **kw):
+    column, fraction = element.clauses
+    return f"{SQLITE_NAME}({compiler.process(column, **kw)}, {compiler.process(fraction, **kw)})"
 
 
-class SqlitePercentileCont:
-    """The SQLite aggregate behind ``percentile_cont(col, f)`` (PostgreSQL's definition)."""
+def interpolated(values: list[float], fraction: float) -> float | None:
+    """The PostgreSQL ``percentile_cont`` definition over a list of numbers."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class _PercentileAggregate:
+    """The SQLite aggregate: collects one group's values, answers at the end."""
 
     def __init__(self) -> None:
         self.values: list[float] = []
-        self.fraction: float | None = None
+        self.fraction = 0.5
 
     def step(self, value, fraction) -> None:
         self.fraction = float(fraction)
@@ -64,15 +75,20 @@ class SqlitePercentileCont:
             self.values.append(float(value))
 
     def finalize(self) -> float | None:
-        if not self.values or self.fraction is None:
-            return None
-        values = sorted(self.values)
-        position = self.fraction * (len(values) - 1)
-        low, high = math.floor(position), math.ceil(position)
-        return values[low] + (values[high] - values[low]) * (position - low)
+        return interpolated(self.values, self.fraction)
 
 
-@sa.event.listens_for(sa.Engine, "connect")
-def _register_sqlite_aggregate(dbapi_connection, _record) -> None:
+def register_sqlite_functions(dbapi_connection) -> None:
+    """Add the percentile aggregate to a raw sqlite3 connection."""
     if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.create_aggregate("percentile_cont", 2, SqlitePercentileCont)
+        dbapi_connection.create_aggregate(SQLITE_NAME, 2, _PercentileAggregate)
+
+
+def install(engine: sa.Engine) -> None:
+    """Register the SQLite functions on every new connection of ``engine``."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        register_sqlite_functions(dbapi_connection)

@@ -14,6 +14,7 @@ from app.catalog.models import Category, Department
 from app.domain import DomainError
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.metrics.queue_filters import queue_extra_filters
 from app.staff.forms import NoteForm, ReassignForm, ReplyForm, StatusForm
 from app.staff.routing_forms import AssignForm, AssignMeForm
 from app.tickets import assignment, lifecycle, timeline
@@ -51,6 +52,8 @@ def queue():
         assigned_filter = ""
 
     query = visible_tickets(current_user)
+    # Links from the dashboards (app/metrics): channel, macrosector, filing days.
+    query, extra_filters = queue_extra_filters(query, request.args)
     if status_filter == "abiertas":
         query = query.where(Ticket.status.in_(OPEN_STATUSES))
     elif status_filter in {s.value for s in Status}:
@@ -83,7 +86,7 @@ def queue():
         "staff/queue.html", page=page, departments=departments, categories=categories,
         filters={"estado": status_filter, "categoria": category_id,
                  "departamento": department_id, "orden": sort,
-                 "asignacion": assigned_filter},
+                 "asignacion": assigned_filter, **extra_filters},
     )
 
 

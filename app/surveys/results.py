@@ -379,6 +379,18 @@ def _row(label: str, values) -> SatisfactionRow:
     return SatisfactionRow(label, *(int(v or 0) for v in values))
 
 
+def satisfaction_totals(session: Session, ticket_ids: sa.Select, label: str = ""
+                        ) -> SatisfactionRow:
+    """The after-resolution survey totals of the requests whose ids ``ticket_ids`` selects.
+
+    Used by the metrics dashboards (``app.metrics.queries``) with their filters.
+    """
+    rs = ResolutionSurvey
+    return _row(label, session.execute(
+        sa.select(*_satisfaction_columns()).select_from(rs)
+        .where(rs.ticket_id.in_(ticket_ids))).one())
+
+
 def _distribution(session: Session, column, values, labels, answered: int) -> list[Bar]:
     counts = dict(session.execute(
         sa.select(column, sa.func.count()).where(column.is_not(None)).group_by(column)).all())

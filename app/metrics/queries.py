@@ -1,0 +1,252 @@
+"""Every dashboard figure, one SQL query each (GROUP BY), no loop over requests.
+
+Each function takes the session, a ``MetricsFilter`` and, where the figure
+depends on it, the current instant ``now``; it returns small dataclasses.
+Python only pivots or labels the grouped rows (a few dozen at most).
+
+Definitions (where the issue was silent):
+- A request is *finished* when its status is no longer open; it finished at
+  ``resolved_at`` or, if it never was resolved (referred, closed), ``closed_at``.
+- SLA compliance counts requests with a resolution due date: finished on time
+  (finished at or before the due date), finished late, open and not yet due,
+  open and already overdue. Pauses already pushed the stored due date.
+- Ley 20.285: late if finished after the due date or still open past it;
+  otherwise "extended" if the legal extension was used, else "on time" when
+  finished, "in progress" while open.
+- Backlog is "now": the date range does not apply, the other filters do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.calendar import BusinessCalendar
+from app.catalog.models import Category, Department
+from app.catalog.sla import PolicyKind
+from app.metrics.expressions import bucket_index, count_if, seconds_between
+from app.metrics.filters import MetricsFilter
+from app.metrics.percentile import percentile_cont
+from app.metrics.periods import AGEING_BUCKETS, ageing_boundaries, month_boundaries, month_starts
+from app.surveys.results import SatisfactionRow, satisfaction_totals
+from app.tickets.models import OPEN_STATUSES, Channel, Ticket
+
+DIMENSIONS = ("canal", "departamento", "categoria")
+
+
+def _is_open():
+    return Ticket.status.in_(OPEN_STATUSES)
+
+
+def _finished_at():
+    return sa.func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+
+
+# --- volume ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VolumeRow:
+    month: date
+    key: str | int  # channel value, department id or category id
+    label: str
+    count: int
+
+
+def volume_by_month(session: Session, f: MetricsFilter, dimension: str) -> list[VolumeRow]:
+    """Requests filed per local month × channel, department or category.
+
+    :raise ValueError: without a date range, or for an unknown dimension.
+    """
+    if f.first_day is None or f.last_day is None:
+        raise ValueError("volume needs a date range")
+    months = month_starts(f.first_day, f.last_day)
+    month = bucket_index(Ticket.created_at, month_boundaries(f.first_day, f.last_day, f.tz))
+    if dimension == "canal":
+        query = f.select(month, Ticket.channel, sa.func.count()).group_by(month, Ticket.channel)
+        rows = [(m, c.value, c.label, n) for m, c, n in session.execute(query)]
+    elif dimension in ("departamento", "categoria"):
+        model = Department if dimension == "departamento" else Category
+        fk = Ticket.department_id if dimension == "departamento" else Ticket.category_id
+        query = (f.select(month, model.id, model.name, sa.func.count())
+                 .join(model, model.id == fk).group_by(month, model.id, model.name))
+        rows = list(session.execute(query))
+    else:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    return sorted((VolumeRow(months[m], key, label, n) for m, key, label, n in rows
+                   if 0 <= m < len(months)), key=lambda r: (r.month, r.label))
+
+
+# --- backlog ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgeingRow:
+    label: str
+    count: int
+    first_day: date | None  # filing days of the bucket, for the queue link
+    last_day: date | None
+
+
+def backlog_ageing(session: Session, f: MetricsFilter, calendar: BusinessCalendar,
+                   now: datetime) -> list[AgeingRow]:
+    """Open requests now, by age in business days (see ``periods.AGEING_BUCKETS``)."""
+    limits = ageing_boundaries(calendar, now)
+    bucket = bucket_index(Ticket.created_at, limits.instants)
+    counts = {limits.bucket_position(index): n for index, n in session.execute(
+        f.select(bucket, sa.func.count(), with_dates=False).where(_is_open())
+        .group_by(bucket))}
+    return [AgeingRow(str(label), counts.get(i, 0), limits.first_days[i], limits.last_days[i])
+            for i, (label, _low, _high) in enumerate(AGEING_BUCKETS)]
+
+
+# --- response times --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DurationRow:
+    measure: str  # "first_response" or "resolution"
+    count: int
+    median_business: float | None  # seconds of office time
+    p90_business: float | None
+    median_calendar: float | None  # seconds of wall-clock time
+    p90_calendar: float | None
+
+
+def response_times(session: Session, f: MetricsFilter) -> list[DurationRow]:
+    """Median and p90 of first-response and resolution time, business and calendar."""
+    first_calendar = seconds_between(Ticket.first_response_at, Ticket.created_at)
+    resolution_calendar = seconds_between(Ticket.resolved_at, Ticket.created_at)
+    row = session.execute(f.select(
+        sa.func.count(Ticket.first_response_at),
+        percentile_cont(Ticket.first_response_business_seconds, 0.5),
+        percentile_cont(Ticket.first_response_business_seconds, 0.9),
+        percentile_cont(first_calendar, 0.5),
+        percentile_cont(first_calendar, 0.9),
+        sa.func.count(Ticket.resolved_at),
+        percentile_cont(Ticket.resolution_business_seconds, 0.5),
+        percentile_cont(Ticket.resolution_business_seconds, 0.9),
+        percentile_cont(resolution_calendar, 0.5),
+        percentile_cont(resolution_calendar, 0.9),
+    )).one()
+    return [DurationRow("first_response", row[0], *row[1:5]),
+            DurationRow("resolution", row[5], *row[6:10])]
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlaCompliance:
+    on_time: int  # finished at or before the due date
+    late: int  # finished after it
+    open_on_time: int
+    open_late: int
+
+    @property
+    def total(self) -> int:
+        return self.on_time + self.late + self.open_on_time + self.open_late
+
+    @property
+    def finished(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def on_time_percent(self) -> float | None:
+        """Share of finished requests that finished on time."""
+        return 100.0 * self.on_time / self.finished if self.finished else None
+
+
+def sla_compliance(session: Session, f: MetricsFilter, now: datetime) -> SlaCompliance:
+    due = Ticket.resolution_due_at
+    finished = sa.not_(_is_open())
+    row = session.execute(f.select(
+        count_if(sa.and_(finished, _finished_at() <= due)),
+        count_if(sa.and_(finished, _finished_at() > due)),
+        count_if(sa.and_(_is_open(), due > now)),
+        count_if(sa.and_(_is_open(), due <= now)),
+    ).where(due.is_not(None))).one()
+    return SlaCompliance(*(int(v) for v in row))
+
+
+@dataclass(frozen=True)
+class LegalClock:
+    on_time: int
+    extended: int
+    late: int
+    in_progress: int
+
+    @property
+    def total(self) -> int:
+        return self.on_time + self.extended + self.late + self.in_progress
+
+
+def legal_clock(session: Session, f: MetricsFilter, now: datetime) -> LegalClock:
+    """Access-to-information requests (Ley 20.285): on time, extended, late, in progress."""
+    due = Ticket.resolution_due_at
+    finished = sa.not_(_is_open())
+    late = sa.or_(sa.and_(finished, _finished_at() > due), sa.and_(_is_open(), due <= now))
+    extended = Ticket.deadline_extended_at.is_not(None)
+    row = session.execute(f.select(
+        count_if(sa.and_(sa.not_(late), sa.not_(extended), finished)),
+        count_if(sa.and_(sa.not_(late), extended)),
+        count_if(late),
+        count_if(sa.and_(sa.not_(late), sa.not_(extended), _is_open())),
+    ).where(Ticket.clock_kind == PolicyKind.LEY_20285.value, due.is_not(None))).one()
+    return LegalClock(*(int(v) for v in row))
+
+
+# --- satisfaction ----------------------------------------------------------------------------
+
+def satisfaction(session: Session, f: MetricsFilter) -> SatisfactionRow:
+    """The after-resolution surveys of the filtered requests (``surveys.results``)."""
+    return satisfaction_totals(session, f.ticket_ids())
+
+
+# --- department ranking ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RankingRow:
+    department_id: int
+    name: str
+    count: int  # requests filed in the period
+    finished: int  # of those with a due date, finished
+    on_time: int
+    median_resolution_business: float | None
+
+    @property
+    def on_time_percent(self) -> float | None:
+        return 100.0 * self.on_time / self.finished if self.finished else None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    rows: list[RankingRow]  # best first
+    hidden: int  # departments left out for having fewer than ``min_n`` requests
+    min_n: int
+
+
+def department_ranking(session: Session, f: MetricsFilter, *, min_n: int) -> Ranking:
+    """Departments by share finished on time, then median resolution time.
+
+    A department with fewer than ``min_n`` requests in the period is not
+    ranked (too few to be fair); only how many were left out is told.
+    """
+    due = Ticket.resolution_due_at
+    finished = sa.and_(sa.not_(_is_open()), due.is_not(None))
+    n = sa.func.count(Ticket.id)
+    rows = session.execute(
+        f.select(Department.id, Department.name, n, count_if(finished),
+                 count_if(sa.and_(finished, _finished_at() <= due)),
+                 percentile_cont(Ticket.resolution_business_seconds, 0.5))
+        .join(Department, Department.id == Ticket.department_id)
+        .group_by(Department.id, Department.name)).all()
+    shown = [RankingRow(i, name, count, int(done), int(ok), median)
+             for i, name, count, done, ok, median in rows if count >= min_n]
+    shown.sort(key=lambda r: (-(r.on_time_percent if r.on_time_percent is not None else -1),
+                              r.median_resolution_business is None,
+                              r.median_resolution_business or 0, r.name))
+    return Ranking(rows=shown, hidden=len(rows) - len(shown), min_n=min_n)
+
+
+def channel_labels() -> dict[str, str]:
+    return {c.value: c.label for c in Channel}
