@@ -108,6 +108,11 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     init_open311(app)
 
+    # Security headers, /healthz and /readyz, proxy addresses (docs/SECURITY.md).
+    from app.security import init_app as init_security
+
+    init_security(app)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from app.errors import init_app

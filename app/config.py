@@ -133,6 +133,15 @@ def load_config(instance_path: Path) -> dict:
         + 1024 * 1024,  # the whole form: every file at its maximum, plus the text fields
         "DUPLICATE_DISTANCE_METERS": _env_int("DUPLICATE_DISTANCE_METERS", 150),
         "DUPLICATE_WINDOW_DAYS": _env_int("DUPLICATE_WINDOW_DAYS", 90),
+        # Security (app/security, docs/SECURITY.md): abuse limits per client address,
+        # trusted proxies, the public form's minimum fill time.
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10/minute;100/hour"),
+        "PASSWORD_RESET_RATE_LIMIT": os.environ.get("PASSWORD_RESET_RATE_LIMIT",
+                                                    "5/minute;20/hour"),
+        "SUBMIT_RATE_LIMIT": os.environ.get("SUBMIT_RATE_LIMIT", "5/minute;30/hour"),
+        "TRACKING_MISS_RATE_LIMIT": os.environ.get("TRACKING_MISS_RATE_LIMIT", "20/minute"),
+        "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
+        "FORM_MIN_FILL_SECONDS": _env_int("FORM_MIN_FILL_SECONDS", 2),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -4,6 +4,7 @@ from sqlalchemy.orm import configure_mappers
 
 from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
+from app.accounts.password_reset import PasswordResetToken
 from app.api.idempotency import IdempotencyRecord
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department, Macrosector, Visibility
@@ -40,6 +41,7 @@ __all__ = [
     "ResolutionSurvey", "Survey", "SurveyAnswer", "SurveyOption", "SurveyParticipation",
     "SurveyQuestion", "SurveySubmission",
     "StaffNotificationPreference",
+    "PasswordResetToken",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)
