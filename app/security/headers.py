@@ -42,10 +42,10 @@ def _merge_csp(existing: str | None) -> str:
         name, _sep, value = part.strip().partition(" ")
         if name:
             directives[name.lower()] = value.strip()
-    # A policy built around 'none' (attachments) keeps its own defaults.
+    # A policy with its own default-src (attachments: 'none') keeps its sources.
+    own_sources = "default-src" in directives
     for name, value in CSP.items():
-        if name not in directives and not ("default-src" in directives
-                                           and name.endswith("-src")):
+        if name not in directives and not (own_sources and name.endswith("-src")):
             directives[name] = value
     return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
 
