@@ -241,3 +241,45 @@ def test_two_web_processes_share_the_tracking_limit_through_redis(tmp_path):
         assert worker("WWWW-WWWW-WWWW") == "429"  # another process, the same budget
     finally:
         redis_client.flushdb()
+
+
+# --- client addresses behind a proxy ---------------------------------------------------------
+
+def login_attempt(client, forwarded_for: str):
+    html = client.get("/gestion/ingresar").get_data(as_text=True)
+    return client.post("/gestion/ingresar", headers={"X-Forwarded-For": forwarded_for},
+                       data={"csrf_token": csrf_token_from(html),
+                             "email": "nadie@muni.example.cl", "password": "x" * 12})
+
+
+def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limit(
+        app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2/minute")
+    assert login_attempt(client, "203.0.113.1").status_code == 401
+    assert login_attempt(client, "203.0.113.2").status_code == 401
+    assert login_attempt(client, "203.0.113.3").status_code == 429  # all are 127.0.0.1
+
+
+def test_behind_one_trusted_proxy_each_client_address_has_its_own_limit(tmp_path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+
+    proxied = create_app({"TESTING": True, "SECRET_KEY": "x", "PROXY_COUNT": 1,
+                          "LOGIN_RATE_LIMIT": "2/minute",
+                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+    with proxied.app_context():
+        upgrade()
+    client = proxied.test_client()
+    try:
+        assert login_attempt(client, "203.0.113.1").status_code == 401
+        assert login_attempt(client, "203.0.113.1").status_code == 401
+        assert login_attempt(client, "203.0.113.1").status_code == 429
+        assert login_attempt(client, "203.0.113.2").status_code == 401  # another client
+    finally:
+        with proxied.app_context():
+            from app.extensions import limiter
+
+            limiter.reset()
+            db.engine.dispose()
