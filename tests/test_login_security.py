@@ -191,7 +191,7 @@ def ask_reset(client, email: str):
 def reset_link(database, email: str) -> str:
     with database() as session:
         message = session.scalar(sa.select(OutboxMessage).where(
-            OutboxMessage.recipient == email, OutboxMessage.template == "password_reset"))
+            OutboxMessage.recipient == email, OutboxMessage.template == "staff_password_reset"))
         match = re.search(r"http://conectados\.test(/gestion/recuperar/[\w-]+)",
                           message.body_text)
         assert match and match.group(0) in message.body_html

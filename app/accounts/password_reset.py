@@ -66,7 +66,7 @@ def request_reset(session: Session, email: str, *, base_url: str,
     session.flush()
     enqueue(session, recipient=user.email,
             subject=_("Cambia tu contraseña de Conectados"),
-            template="password_reset",
+            template="staff_password_reset",
             context={"user": user, "minutes": RESET_TOKEN_MINUTES,
                      "municipality": current_app.config["MUNICIPALITY_NAME"],
                      "url": f"{base_url.rstrip('/')}/gestion/recuperar/{secret}"},
