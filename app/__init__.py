@@ -141,6 +141,10 @@ def register_blueprints(app: Flask) -> None:
     from app.metrics import init_app as init_metrics
 
     init_metrics(app)  # SQLite percentile aggregate, /gestion/tablero dashboards
+    # Security headers, /healthz and /readyz, proxy addresses (docs/SECURITY.md).
+    from app.security import init_app as init_security
+
+    init_security(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

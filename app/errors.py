@@ -41,6 +41,18 @@ def _page(status: int, title: str, message: str, error: Exception | None = None)
                            message=message), status
 
 
+def _with_retry_after(response, error):
+    """Add ``Retry-After`` (seconds) from a Flask-Limiter breach, if known."""
+    from flask import make_response
+
+    response = make_response(response)
+    limit = getattr(error, "limit", None)
+    seconds = getattr(getattr(limit, "limit", None), "get_expiry", lambda: None)()
+    if seconds and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(int(seconds))
+    return response
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error):
@@ -74,6 +86,15 @@ def init_app(app: Flask) -> None:
         return _page(413, _("Los archivos son demasiado grandes"),
                      _("Lo que enviaste supera el tamaño permitido (%(mb)d MB por archivo). "
                        "Vuelve atrás, elige archivos más livianos y envía otra vez.", mb=limit))
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        db.session.rollback()
+        response = _page(429, _("Demasiados intentos"),
+                         _("Recibimos demasiados intentos seguidos desde tu conexión. Espera "
+                           "un minuto y vuelve a intentarlo; lo que escribiste no se perdió "
+                           "si vuelves atrás en el navegador."))
+        return _with_retry_after(response, error)
 
     @app.errorhandler(500)
     def server_error(error):

@@ -4,6 +4,7 @@ from sqlalchemy.orm import configure_mappers
 
 from app.accounts.credentials import ApiKey, StaffToken
 from app.accounts.models import Role, User, department_membership
+from app.accounts.password_reset import PasswordResetToken
 from app.api.idempotency import IdempotencyRecord
 from app.audit.models import AuditEntry
 from app.catalog.attributes import CategoryAttribute
@@ -53,6 +54,7 @@ __all__ = [
     "AutoAssign", "RoutingRule",
     "CannedAnswer", "ResidentAccount", "ResidentLoginToken", "SavedFilter",
     "ProgressUpdate", "TransparencyPilot",
+    "PasswordResetToken",
 ]
 
 # Set up relationships now, so backrefs (Category.attributes, Ticket.attribute_values)

@@ -76,6 +76,8 @@ def app(database_url, closed_port) -> Iterator[Flask]:
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": closed_port,
         "PUBLIC_BASE_URL": "http://conectados.test",
+        # HTTP tests post forms at once; tests/test_abuse_limits.py turns it on.
+        "FORM_MIN_FILL_SECONDS": 0,
     })
     with app.app_context():
         upgrade()  # the real migrations, not create_all
@@ -101,6 +103,17 @@ def _empty_database_after_test(request) -> Iterator[None]:
             else:
                 for table in tables:
                     conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request) -> Iterator[None]:
+    """Every test starts with full rate-limit allowances (the app is session-wide)."""
+    yield
+    if "app" in request.fixturenames:
+        from app.extensions import limiter
+
+        with request.getfixturevalue("app").app_context():
+            limiter.reset()
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def test_users_create_with_short_password_fails_and_creates_nothing(
                                  "--department", department_slug, input=passwords("corta"))
 
     assert result.exit_code != 0
-    assert "password: La contraseña debe tener al menos 10 caracteres." in result.output
+    assert "password: La contraseña debe tener al menos 12 caracteres." in result.output
     with database() as session:
         assert count(session, User) == 0
 

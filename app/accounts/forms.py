@@ -12,3 +12,21 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Contraseña"),
                              validators=[InputRequired(_l("Escribe tu contraseña."))],
                              render_kw={"autocomplete": "current-password"})
+
+
+class ResetRequestForm(FlaskForm):
+    email = StringField(_l("Correo"), validators=[InputRequired(_l("Escribe tu correo."))],
+                        render_kw={"type": "email", "autocomplete": "username"})
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Contraseña nueva"),
+        validators=[InputRequired(_l("Escribe la contraseña nueva."))],
+        description=_l("Al menos 12 caracteres. Una frase de varias palabras es fácil de "
+                       "recordar y difícil de adivinar."),
+        render_kw={"autocomplete": "new-password"})
+    confirmation = PasswordField(
+        _l("Repite la contraseña nueva"),
+        validators=[InputRequired(_l("Repite la contraseña nueva."))],
+        render_kw={"autocomplete": "new-password"})

@@ -51,6 +51,10 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Progressive lockout (accounts.lockout): failures in a row, and until when
+    # a login is refused without even checking the password.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     departments: Mapped[list[Department]] = relationship(
         secondary=department_membership, order_by=Department.name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -13,7 +15,7 @@ from app.database import utcnow
 from app.domain import ValidationFailed
 from app.tickets.contact import normalize_email
 
-PASSWORD_MIN = 10
+PASSWORD_MIN = 12  # staff passwords (creation and reset; the reset form hint says 12)
 # Compared against when the email is unknown, so both paths cost the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
@@ -22,19 +24,52 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None.
+# Progressive lockout: after LOCKOUT_THRESHOLD failures in a row the account
+# is locked for 1 minute, doubling with each further failure up to 1 hour.
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_FIRST = timedelta(minutes=1)
+LOCKOUT_MAX = timedelta(hours=1)
+# werkzeug's default method; a stored hash of another method is replaced on login.
+PASSWORD_METHOD = "scrypt"
+
+
+def lockout_for(failed_logins: int) -> timedelta | None:
+    """How long an account with ``failed_logins`` failures in a row stays locked."""
+    if failed_logins < LOCKOUT_THRESHOLD:
+        return None
+    return min(LOCKOUT_FIRST * 2 ** (failed_logins - LOCKOUT_THRESHOLD), LOCKOUT_MAX)
+
+
+def authenticate(session: Session, email: str, password: str, *,
+                 now: datetime | None = None) -> User | None:
+    """Return the active user with these credentials, or None; flushes.
 
     Takes about the same time whether or not the email exists, and does not
-    say which part was wrong.
+    say which part was wrong, nor whether the account is locked. A failure
+    counts towards the account's lockout (``lockout_for``); while locked,
+    even the right password is refused. A success resets the count and
+    rehashes a password stored with an older method than ``PASSWORD_METHOD``.
+    The caller must commit in both cases, so failures are remembered.
     """
+    now = now or utcnow()
     user = find_by_email(session, email or "")
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    if not user.check_password(password or "") or not user.active:
+    if user.locked_until is not None and user.locked_until > now:
+        check_password_hash(_DUMMY_HASH, password or "")
         return None
-    user.last_login_at = utcnow()
+    if not user.check_password(password or "") or not user.active:
+        user.failed_logins = (user.failed_logins or 0) + 1
+        lock = lockout_for(user.failed_logins)
+        user.locked_until = now + lock if lock else None
+        session.flush()
+        return None
+    if not user.password_hash.startswith(PASSWORD_METHOD + ":"):
+        user.set_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
     session.flush()
     return user
 

@@ -40,6 +40,7 @@ from app.audit.service import client_ip, record
 from app.catalog.models import Category, Department
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
+from app.security.limits import tracking_limit
 from app.tickets import intake, lifecycle, timeline
 from app.tickets.access import can_see, visible_tickets
 from app.tickets.contact import ResidentContact, has_contact
@@ -237,6 +238,7 @@ class RequestItem(MethodView):
 
 
 @blp.route("/by-code/<code>", methods=["GET"])
+@tracking_limit  # misses share the resident pages' budget per address
 @blp.requires(Scope.REQUESTS_TRACK)
 @blp.response(200, TrackedRequestSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="Código mal escrito o inexistente.")

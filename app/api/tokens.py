@@ -45,6 +45,7 @@ def create_token(payload):
         raise ApiError(429, headers={"Retry-After": str(error.retry_after)}) from None
     user = authenticate_password(db.session, payload["email"], payload["password"])
     if user is None:
+        db.session.commit()  # the failure counts towards the account's lockout
         raise ApiError(401, _("Correo o contraseña incorrectos."), code="invalid_credentials")
     issued = issue_staff_token(db.session, user, lifetime=timedelta(
         hours=current_app.config["STAFF_TOKEN_HOURS"]))

@@ -13,6 +13,8 @@ from app.channels.uploads import attach_uploads, read_uploads, reselect_message
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.security import honeypot
+from app.security.limits import submission_limit, tracking_limit
 from app.tickets import intake
 from app.tickets.attachments import limits_hint
 from app.tickets.contact import ResidentContact
@@ -58,6 +60,7 @@ def _attribute_answers(form, category: Category | None) -> dict[str, object]:
 
 
 @bp.route("/solicitudes/nueva", methods=["GET", "POST"])
+@submission_limit
 def submit():
     """The request form; the chosen category's own questions appear in it.
 
@@ -90,6 +93,14 @@ def submit():
         return render_template("resident/submit.html", form=form, category=chosen,
                                any_attributes=any(c.attributes for c in categories),
                                refreshed=True)
+    if request.method == "POST" and honeypot.looks_automatic(request.form):
+        # Maybe a bot, maybe a quick person: nothing is lost, they send again.
+        form.form_errors.append(_("¿Eres una persona? Revisa los datos y pulsa «Enviar "
+                                  "solicitud» de nuevo."))
+        if chose_files:
+            form.form_errors.append(reselect_message())
+        return render_template("resident/submit.html", form=form, category=chosen,
+                               any_attributes=any(c.attributes for c in categories)), 422
     if form.validate_on_submit():
         category = db.session.get(Category, form.category.data) if form.category.data else None
         macrosector = (db.session.get(Macrosector, form.macrosector.data)
@@ -138,12 +149,14 @@ def _ticket_by_code_or_404(code: str) -> Ticket:
 
 
 @bp.get("/solicitudes/<code>/recibida")
+@tracking_limit
 def confirmation(code: str):
     ticket = _ticket_by_code_or_404(code)
     return render_template("resident/confirmation.html", ticket=ticket)
 
 
 @bp.route("/seguimiento", methods=["GET", "POST"])
+@tracking_limit
 def track():
     form = TrackForm()
     status = 200
@@ -168,6 +181,7 @@ def track():
 
 
 @bp.get("/seguimiento/<code>")
+@tracking_limit
 def status(code: str):
     ticket = _ticket_by_code_or_404(code)
     return render_template("resident/status.html", ticket=ticket)

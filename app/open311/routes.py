@@ -29,6 +29,7 @@ from app.domain import ValidationFailed
 from app.extensions import csrf, db
 from app.open311.formats import Open311Error, error_response, format_from_path, respond
 from app.open311.redaction import redact
+from app.security.limits import tracking_limit
 from app.tickets import intake
 from app.tickets.contact import ResidentContact
 from app.tickets.models import OPEN_STATUSES, Channel, EventKind, Status, Ticket
@@ -449,6 +450,7 @@ def get_request(service_request_id: str, fmt: str):
 
 
 @bp.get("/tokens/<token>.<any(json, xml):fmt>")
+@tracking_limit  # a token is a tracking code: misses share the resident pages' budget
 def token(token: str, fmt: str):
     """A token is a tracking code; it resolves to its public number."""
     try:

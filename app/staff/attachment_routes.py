@@ -15,6 +15,7 @@ from app.channels.uploads import attach_uploads, read_uploads, reselect_message
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.security.limits import tracking_limit
 from app.staff.forms import AttachmentForm
 from app.tickets.access import get_visible_ticket_or_404
 from app.tickets.attachments import Attachment, limits_hint, open_attachment
@@ -94,6 +95,7 @@ def staff_file(ticket_id: int, attachment_id: int):
 
 
 @bp.get("/seguimiento/<code>/adjuntos/<int:attachment_id>")
+@tracking_limit
 def public_file(code: str, attachment_id: int):
     """A public file of the request with this tracking code.
 

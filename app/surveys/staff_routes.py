@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts.models import Role
+from app.accounts.permissions import Action, allowed, ensure
 from app.audit.service import client_ip, record
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
@@ -31,20 +31,12 @@ from app.surveys.models import Survey, SurveyKind, SurveyQuestion, SurveySubmiss
 
 bp = Blueprint("surveys_staff", __name__, url_prefix="/gestion/encuestas")
 
-BUILDERS = frozenset({Role.ADMIN})
-READERS = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 @bp.before_request
 @login_required
 def require_login():
     """Every page of this blueprint is for logged-in staff only."""
-
-
-def _require(roles: frozenset[Role]) -> None:
-    """:raise 403: unless the current user has one of ``roles``."""
-    if current_user.role not in roles:
-        abort(403)
 
 
 def _survey_or_404(survey_id: int) -> Survey:
@@ -66,7 +58,7 @@ def _min_group_size() -> int:
 def index():
     staff_surveys = responses.open_staff_surveys(db.session, current_user)
     surveys, counts = [], {}
-    if current_user.role in READERS:
+    if allowed(current_user, Action.READ_SURVEY_RESULTS):
         surveys = db.session.scalars(
             sa.select(Survey).order_by(Survey.created_at.desc(), Survey.id.desc())).all()
         counts = dict(db.session.execute(
@@ -74,8 +66,8 @@ def index():
             .group_by(SurveySubmission.survey_id)).all())
     return render_template("surveys/staff_index.html", staff_surveys=staff_surveys,
                            surveys=surveys, counts=counts,
-                           can_build=current_user.role in BUILDERS,
-                           can_read=current_user.role in READERS)
+                           can_build=allowed(current_user, Action.BUILD_SURVEYS),
+                           can_read=allowed(current_user, Action.READ_SURVEY_RESULTS))
 
 
 # --- builder --------------------------------------------------------------------------------
@@ -97,7 +89,7 @@ def _question_input(form: QuestionForm) -> builder.QuestionInput:
 
 @bp.route("/nueva", methods=["GET", "POST"])
 def new():
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     form = SurveyForm()
     if form.validate_on_submit():
         try:
@@ -136,7 +128,7 @@ def _edit_page(survey: Survey, form: SurveyForm | None = None,
 
 @bp.route("/<int:survey_id>", methods=["GET", "POST"])
 def edit(survey_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     if request.method == "GET":
         return _edit_page(survey)
@@ -171,7 +163,7 @@ def _simple_action(survey: Survey, action, success: str, audit: str):
 
 @bp.post("/<int:survey_id>/publicar")
 def publish(survey_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     return _simple_action(survey, lambda: builder.publish_now(db.session, survey),
                           _("La encuesta está publicada y recibe respuestas."),
@@ -180,7 +172,7 @@ def publish(survey_id: int):
 
 @bp.post("/<int:survey_id>/cerrar")
 def close(survey_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     return _simple_action(survey, lambda: builder.close_now(db.session, survey),
                           _("La encuesta se cerró: ya no recibe respuestas."),
@@ -189,7 +181,7 @@ def close(survey_id: int):
 
 @bp.post("/<int:survey_id>/preguntas")
 def add_question(survey_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     form = QuestionForm(prefix="question")
     if form.validate_on_submit():
@@ -208,7 +200,7 @@ def add_question(survey_id: int):
 
 @bp.route("/<int:survey_id>/preguntas/<int:question_id>", methods=["GET", "POST"])
 def edit_question(survey_id: int, question_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     question = _question_or_404(survey, question_id)
     if request.method == "GET":
@@ -236,7 +228,7 @@ def edit_question(survey_id: int, question_id: int):
 
 @bp.post("/<int:survey_id>/preguntas/<int:question_id>/eliminar")
 def delete_question(survey_id: int, question_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     question = _question_or_404(survey, question_id)
     return _simple_action(survey, lambda: builder.delete_question(db.session, question),
@@ -245,7 +237,7 @@ def delete_question(survey_id: int, question_id: int):
 
 @bp.post("/<int:survey_id>/preguntas/<int:question_id>/mover")
 def move_question(survey_id: int, question_id: int):
-    _require(BUILDERS)
+    ensure(Action.BUILD_SURVEYS)
     survey = _survey_or_404(survey_id)
     question = _question_or_404(survey, question_id)
     offset = -1 if request.form.get("direccion") == "arriba" else 1
@@ -257,7 +249,7 @@ def move_question(survey_id: int, question_id: int):
 
 @bp.get("/<int:survey_id>/resultados")
 def survey_results(survey_id: int):
-    _require(READERS)
+    ensure(Action.READ_SURVEY_RESULTS)
     survey = _survey_or_404(survey_id)
     min_n = _min_group_size()
     overall = results.survey_results(db.session, survey, min_group_size=min_n)
@@ -279,7 +271,7 @@ def _csv_response(text: str, name: str) -> Response:
 
 @bp.get("/<int:survey_id>/resultados.csv")
 def survey_results_csv(survey_id: int):
-    _require(READERS)
+    ensure(Action.READ_SURVEY_RESULTS)
     survey = _survey_or_404(survey_id)
     overall = results.survey_results(db.session, survey, min_group_size=_min_group_size(),
                                      text_sample=0)
@@ -296,14 +288,14 @@ def survey_results_csv(survey_id: int):
 
 @bp.get("/satisfaccion")
 def satisfaction():
-    _require(READERS)
+    ensure(Action.READ_SURVEY_RESULTS)
     return render_template("surveys/satisfaction.html",
                            results=results.satisfaction_results(db.session))
 
 
 @bp.get("/satisfaccion.csv")
 def satisfaction_csv():
-    _require(READERS)
+    ensure(Action.READ_SURVEY_RESULTS)
     name = f"satisfaccion-{date.today().isoformat()}.csv"
     text = exports.satisfaction_csv(db.session)
     record(db.session, actor=current_user, action="export.satisfaction_csv", ip=client_ip())

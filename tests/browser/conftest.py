@@ -83,22 +83,37 @@ def browser():
             browser.close()
 
 
+def is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text or "Content-Security-Policy" in text
+
+
 @pytest.fixture
 def open_page(browser, live_server):
-    """Make pages of a given viewport (phone-like: touch, mobile) on the live server."""
+    """Make pages of a given viewport (phone-like: touch, mobile) on the live server.
+
+    Every page reports Content-Security-Policy violations from the console; the
+    test fails if there was any (the site's CSP allows no inline script or style).
+    """
     contexts = []
+    violations: list[str] = []
+
+    def watch(message) -> None:
+        if is_csp_violation(message.text):
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def make(width: int = 375, height: int = 740):
         context = browser.new_context(viewport={"width": width, "height": height},
                                       base_url=live_server.url, locale="es-CL",
                                       has_touch=True, is_mobile=True, device_scale_factor=2)
         context.set_default_timeout(10_000)
+        context.on("console", watch)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture
