@@ -20,23 +20,35 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from app.accounts.credentials import RESIDENT_APP_SCOPES, Scope, create_api_key, issue_staff_token
+from app.accounts.credentials import (
+    RESIDENT_APP_SCOPES,
+    ApiKey,
+    Scope,
+    create_api_key,
+    issue_staff_token,
+)
 from app.accounts.models import Role, User
 from app.accounts.password_reset import request_reset
+from app.catalog.attributes import Datatype, define_attribute
 from app.catalog.models import Category
+from app.catalog.routing_models import RoutingRule
+from app.deadlines.models import HolidayOverride, OverrideKind
 from app.notifications.models import OutboxMessage
+from app.productivity.models import CannedAnswer, SavedFilter
 from app.surveys.invitations import make_token
 from app.surveys.resolution import ResolutionAnswer, answer_survey
 from app.tickets import lifecycle, timeline
 from app.tickets.attachments import add_attachment
 from app.tickets.contact import ResidentContact
 from app.tickets.models import Channel, Status
+from app.transparency.models import ProgressUpdate
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_category, make_department, make_ticket
 from tests.survey_factories import make_survey, resolve
@@ -91,6 +103,37 @@ def creator_only(principal: str) -> str:
     return OK if principal == "agent_own" else 404
 
 
+def owner_only(principal: str) -> str:
+    """A saved view: only the staff member who saved it (agent_own); others 404."""
+    if principal not in STAFF_SESSIONS:
+        return LOGIN
+    return OK if principal == "agent_own" else 404
+
+
+def own_supervisor(principal: str) -> str:
+    """Something of the request's department that its supervisors and admins manage.
+
+    Another department's supervisor is told it does not exist (404).
+    """
+    if principal not in STAFF_SESSIONS:
+        return LOGIN
+    if principal in ("supervisor_own", "admin"):
+        return OK
+    return 404 if principal == "supervisor_other" else 403
+
+
+def own_supervisor_deletes(principal: str) -> str:
+    """As ``own_supervisor``, but the department's supervisor (called before the
+    admin, in the same world) deletes it, so the admin then finds nothing."""
+    return 404 if principal == "admin" else own_supervisor(principal)
+
+
+def own_supervisor_publishes(principal: str) -> str:
+    """A progress update: its department's supervisors and admins; another
+    department's supervisor is refused (403: the page lists only theirs)."""
+    return 403 if principal == "supervisor_other" else own_supervisor(principal)
+
+
 def api(scope: Scope | None = None, *, staff_only: bool = False, ticket: bool = False):
     """REST API: bearer credentials only (a session cookie is not one: 401)."""
 
@@ -124,8 +167,11 @@ class Route:
 T = "/gestion/solicitudes/{ticket}"
 S = "/gestion/encuestas/{survey}"
 Q = S + "/preguntas/{question}"
+C = "/gestion/admin/categorias/{category}"
 READERS = roles("manager", "admin")
 BUILDERS = roles("admin")
+SUPERVISORS = roles("supervisor_own", "supervisor_other", "admin")
+DASHBOARD = roles("supervisor_own", "supervisor_other", "manager", "admin")
 GET, POST, GET_POST = ("GET",), ("POST",), ("GET", "POST")
 
 # Every endpoint of the app. A new route must be added here (and to docs/SECURITY.md).
@@ -187,6 +233,97 @@ ROUTES: dict[str, Route] = {
     "surveys_staff.satisfaction": Route("/gestion/encuestas/satisfaccion", GET, READERS),
     "surveys_staff.satisfaction_csv": Route("/gestion/encuestas/satisfaccion.csv", GET,
                                             READERS),
+    # staff: assignment, legal deadline, bulk actions, saved views, canned answers
+    "staff.assign": Route(T + "/asignar", POST, staff_ticket, csrf=True),
+    "staff.assign_me": Route(T + "/asignarme", POST, staff_ticket, csrf=True),
+    "deadlines.extend": Route(T + "/prorroga", POST, staff_ticket, csrf=True),
+    "productivity.bulk_action": Route("/gestion/lote", POST, staff, csrf=True),
+    "productivity.save_filter": Route("/gestion/vistas", POST, staff, csrf=True),
+    "productivity.delete_filter": Route("/gestion/vistas/{saved_filter}/eliminar", POST,
+                                        owner_only, csrf=True),
+    "productivity.canned_index": Route("/gestion/respuestas-tipo", GET, SUPERVISORS),
+    "productivity.canned_new": Route("/gestion/respuestas-tipo/nueva", GET_POST, SUPERVISORS,
+                                     csrf=True),
+    "productivity.canned_edit": Route("/gestion/respuestas-tipo/{canned}", GET_POST,
+                                      own_supervisor, csrf=True),
+    "productivity.canned_delete": Route("/gestion/respuestas-tipo/{canned}/eliminar", POST,
+                                        own_supervisor_deletes, csrf=True),
+    # managers: dashboards; admins and managers: privacy; admins: audit
+    "metrics.dashboard": Route("/gestion/tablero/", GET, DASHBOARD),
+    "metrics.export": Route("/gestion/tablero/pendientes.csv", GET, DASHBOARD),
+    "privacy.index": Route("/gestion/privacidad/", GET, READERS),
+    "privacy.search": Route("/gestion/privacidad/", POST, READERS, csrf=True),
+    "privacy.export": Route("/gestion/privacidad/exportar", POST, READERS, csrf=True),
+    "privacy.erase": Route("/gestion/privacidad/anonimizar", POST, READERS, csrf=True),
+    "audit.index": Route("/gestion/auditoria/", GET, BUILDERS),
+    "audit.export_csv": Route("/gestion/auditoria/auditoria.csv", GET, BUILDERS),
+    # transparency: public pages and open data; updates by supervisors and admins
+    "transparency.municipality": Route("/transparencia", GET, public),
+    "transparency.department": Route("/transparencia/{department_slug}", GET, public),
+    "transparency.open_data": Route("/datos-abiertos", GET, public),
+    "transparency.records_csv": Route("/datos-abiertos/solicitudes.csv", GET, public),
+    "transparency.records_json": Route("/datos-abiertos/solicitudes.json", GET, public),
+    "transparency.aggregates_csv": Route("/datos-abiertos/solicitudes-por-mes.csv", GET,
+                                         public),
+    "transparency_staff.manage": Route("/gestion/transparencia", GET, SUPERVISORS),
+    "transparency_staff.add_update": Route("/gestion/transparencia/avances", POST,
+                                           SUPERVISORS, csrf=True),
+    "transparency_staff.set_publication": Route(
+        "/gestion/transparencia/avances/{update}/publicacion", POST,
+        own_supervisor_publishes, csrf=True),
+    "transparency_staff.set_pilots": Route("/gestion/transparencia/piloto", POST, BUILDERS,
+                                           csrf=True),
+    "privacy_public.policy": Route("/privacidad", GET, public),
+    # residents' «Mis solicitudes» (the email link is the key)
+    "residents.request_link": Route("/mis-solicitudes/ingresar", GET_POST, public, csrf=True),
+    "residents.link_sent": Route("/mis-solicitudes/ingresar/enviado", GET, public),
+    "residents.redeem": Route("/mis-solicitudes/enlace/no-es-un-enlace", GET_POST, public,
+                              csrf=True),
+    "residents.index": Route("/mis-solicitudes", GET, public),
+    "residents.logout": Route("/mis-solicitudes/salir", POST, public, csrf=True),
+    # administration (admins only)
+    "admin.home": Route("/gestion/admin/", GET, BUILDERS),
+    "admin.departments": Route("/gestion/admin/departamentos", GET, BUILDERS),
+    "admin.department_new": Route("/gestion/admin/departamentos/nuevo", GET_POST, BUILDERS,
+                                  csrf=True),
+    "admin.department_edit": Route("/gestion/admin/departamentos/{department}", GET_POST,
+                                   BUILDERS, csrf=True),
+    "admin.categories": Route("/gestion/admin/categorias", GET, BUILDERS),
+    "admin.category_new": Route("/gestion/admin/categorias/nueva", GET_POST, BUILDERS,
+                                csrf=True),
+    "admin.category_edit": Route(C, GET_POST, BUILDERS, csrf=True),
+    "admin.attribute_new": Route(C + "/preguntas", POST, BUILDERS, csrf=True),
+    "admin.attribute_edit": Route(C + "/preguntas/{attribute}", GET_POST, BUILDERS,
+                                  csrf=True),
+    "admin.attribute_move": Route(C + "/preguntas/{attribute}/mover", POST, BUILDERS,
+                                  csrf=True),
+    "admin.attribute_delete": Route(C + "/preguntas/{attribute}/eliminar", POST, BUILDERS,
+                                    csrf=True),
+    "admin.users": Route("/gestion/admin/usuarios", GET, BUILDERS),
+    "admin.user_new": Route("/gestion/admin/usuarios/nuevo", GET_POST, BUILDERS, csrf=True),
+    "admin.user_edit": Route("/gestion/admin/usuarios/{user}", GET_POST, BUILDERS, csrf=True),
+    "admin.api_keys": Route("/gestion/admin/claves-api", GET, BUILDERS),
+    "admin.api_key_new": Route("/gestion/admin/claves-api/nueva", GET_POST, BUILDERS,
+                               csrf=True),
+    "admin.api_key_revoke": Route("/gestion/admin/claves-api/{api_key}/revocar", POST,
+                                  BUILDERS, csrf=True),
+    "admin.emails": Route("/gestion/admin/correos", GET, BUILDERS),
+    "routing_admin.index": Route("/gestion/admin/ruteo/", GET, BUILDERS),
+    "routing_admin.preview": Route("/gestion/admin/ruteo/probar", GET, BUILDERS),
+    "routing_admin.new_rule": Route("/gestion/admin/ruteo/reglas/nueva", GET_POST, BUILDERS,
+                                    csrf=True),
+    "routing_admin.edit_rule": Route("/gestion/admin/ruteo/reglas/{rule}", GET_POST,
+                                     BUILDERS, csrf=True),
+    "routing_admin.move_rule": Route("/gestion/admin/ruteo/reglas/{rule}/subir", POST,
+                                     BUILDERS, csrf=True),
+    "routing_admin.delete_rule": Route("/gestion/admin/ruteo/reglas/{rule}/eliminar",
+                                       GET_POST, BUILDERS, csrf=True),
+    "routing_admin.department_settings": Route(
+        "/gestion/admin/ruteo/departamentos/{department}", GET_POST, BUILDERS, csrf=True),
+    "deadlines.holidays": Route("/gestion/admin/feriados", GET, BUILDERS),
+    "deadlines.add_holiday": Route("/gestion/admin/feriados", POST, BUILDERS, csrf=True),
+    "deadlines.delete_holiday": Route("/gestion/admin/feriados/{holiday}/eliminar", POST,
+                                      BUILDERS, csrf=True),
     # REST API v1
     "api-docs.openapi_json": Route("/api/v1/openapi.json", GET, public),
     "api_docs.page": Route("/api/v1/docs", GET, public),
@@ -320,6 +457,18 @@ def world(app, database, tmp_path, monkeypatch) -> World:
                                           ("token_agent_other", "agent_other"),
                                           ("token_manager", "manager")]}
         reset = request_reset(session, "agent_own@muni.example.cl", base_url="http://x")
+        attribute = define_attribute(session, category, code="tipo", description="¿Qué pasa?",
+                                     datatype=Datatype.STRING)
+        saved = SavedFilter(user_id=people["agent_own"].id, name="Mías", query="estado=todas")
+        canned = CannedAnswer(department_id=own.id, title="Saludo", body="Hola {vecino}.")
+        update = ProgressUpdate(department_id=own.id, month=date(2026, 11, 1),
+                                title="Avance", body="Reparamos 40 luminarias.")
+        rule = RoutingRule(name="Perros", keywords="perro", department_id=own.id)
+        holiday = HolidayOverride(day=date(2026, 12, 24), name="Nochebuena",
+                                  kind=OverrideKind.CLOSURE)
+        session.add_all([saved, canned, update, rule, holiday])
+        session.flush()
+        key_id = session.scalar(sa.select(ApiKey.id).order_by(ApiKey.id))
         session.commit()
         values = {
             "ticket": str(ticket.id), "code": ticket.formatted_tracking_code,
@@ -328,7 +477,11 @@ def world(app, database, tmp_path, monkeypatch) -> World:
             "survey_token": make_token(resolved.resolution_survey),
             "slug": community.slug, "survey": str(community.id),
             "question": str(community.questions[0].id), "staff_survey": str(staff_survey.id),
-            "reset": reset,
+            "reset": reset, "department": str(own.id), "department_slug": own.slug,
+            "category": str(category.id), "attribute": str(attribute.id),
+            "user": str(people["agent_own"].id), "api_key": str(key_id),
+            "saved_filter": str(saved.id), "canned": str(canned.id), "update": str(update.id),
+            "rule": str(rule.id), "holiday": str(holiday.id),
         }
     return World(values=values, emails={n: f"{n}@muni.example.cl" for n in people},
                  bearer={**keys, **tokens})
