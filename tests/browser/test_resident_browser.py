@@ -86,6 +86,8 @@ def test_resident_submits_and_tracks_by_keyboard(app, open_page, screenshot, wid
     page.keyboard.type("rosa@example.com")
     tab_to(page, "phone")
     tab_to(page, "rut")
+    page.keyboard.press("Tab")  # the privacy policy link in the consent text
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/privacidad"
     tab_to(page, "consent")
     page.keyboard.press("Space")
     expect(page.get_by_label(re.compile("^Autorizo a la municipalidad"))).to_be_checked()
