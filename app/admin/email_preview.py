@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role
+from app.accounts.password_reset import request_reset
 from app.accounts.services import create_user
 from app.catalog.models import Category, Department, Visibility
 from app.catalog.sla import PolicyKind, SlaPolicy
@@ -120,6 +121,7 @@ def _build_sample(session: Session) -> set[int]:
     if ticket.status is Status.RESOLVED:
         send_autoclose_notice(session, ticket, now, now + timedelta(days=2))
     request_link(session, ticket.contact_email, now=now)
+    request_reset(session, agent.email, base_url=current_app.config["PUBLIC_BASE_URL"], now=now)
 
     legal = Category(name="Acceso a la información (Ley 20.285)",
                      slug=f"ejemplo-transparencia-{unique}", department=department,

@@ -387,4 +387,8 @@ def emails():
         samples = email_preview.sample_emails(db.session)
     finally:
         db.session.rollback()  # the sample is never saved
-    return render_template("admin/emails.html", samples=samples)
+    response = current_app.make_response(render_template("admin/emails.html", samples=samples))
+    # Emails carry inline styles (mail clients need them); the previews, in
+    # sandboxed srcdoc frames, inherit this page's policy. Scripts stay blocked.
+    response.headers["Content-Security-Policy"] = "style-src 'self' 'unsafe-inline'"
+    return response
