@@ -199,42 +199,21 @@ def apply_retention_job() -> None:
 
 def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job with a stable id, so restarts replace rather than duplicate."""
-    if app.config.get("IMAP_HOST"):  # email intake; the poller checks its settings
-        scheduler.add_job(
-            _in_app_context(app, poll_mailbox), "interval",
-            seconds=app.config["IMAP_POLL_SECONDS"],
-            id="mailbox-poll", replace_existing=True, max_instances=1, coalesce=True,
-        )
-    scheduler.add_job(
-        _in_app_context(app, deliver_outbox), "interval",
-        seconds=app.config["OUTBOX_INTERVAL_SECONDS"],
-        id="outbox-deliver", replace_existing=True, max_instances=1, coalesce=True,
-    )
-    scheduler.add_job(
-        _in_app_context(app, remind_surveys), "interval",
-        seconds=app.config["SURVEY_REMINDER_INTERVAL_SECONDS"],
-        id="survey-reminders", replace_existing=True, max_instances=1, coalesce=True,
-    )
-    scheduler.add_job(
-        _in_app_context(app, send_digests), "interval",
-        seconds=app.config["STAFF_DIGEST_INTERVAL_SECONDS"],
-        id="staff-digest", replace_existing=True, max_instances=1, coalesce=True,
-    )
-    scheduler.add_job(
-        _in_app_context(app, sweep_sla), "interval",
-        seconds=app.config["SLA_SWEEP_INTERVAL_SECONDS"],
-        id="sla-sweep", replace_existing=True, max_instances=1, coalesce=True,
-    )
-    scheduler.add_job(
-        _in_app_context(app, auto_close), "interval",
-        seconds=app.config["AUTO_CLOSE_INTERVAL_SECONDS"],
-        id="auto-close", replace_existing=True, max_instances=1, coalesce=True,
-    )
-    # Privacy: anonymise requests past their retention, once a day (app/privacy).
-    scheduler.add_job(
-        _in_app_context(app, apply_retention_job), "interval", days=1,
-        id="retention", replace_existing=True, max_instances=1, coalesce=True,
-    )
+
+    def every(job: Callable[[], object], job_id: str, **interval) -> None:
+        scheduler.add_job(_in_app_context(app, job), "interval", **interval, id=job_id,
+                          replace_existing=True, max_instances=1, coalesce=True)
+
+    config = app.config
+    if config.get("IMAP_HOST"):  # email intake; the poller checks its settings
+        every(poll_mailbox, "mailbox-poll", seconds=config["IMAP_POLL_SECONDS"])
+    every(deliver_outbox, "outbox-deliver", seconds=config["OUTBOX_INTERVAL_SECONDS"])
+    every(remind_surveys, "survey-reminders",
+          seconds=config["SURVEY_REMINDER_INTERVAL_SECONDS"])
+    every(send_digests, "staff-digest", seconds=config["STAFF_DIGEST_INTERVAL_SECONDS"])
+    every(sweep_sla, "sla-sweep", seconds=config["SLA_SWEEP_INTERVAL_SECONDS"])
+    every(auto_close, "auto-close", seconds=config["AUTO_CLOSE_INTERVAL_SECONDS"])
+    every(apply_retention_job, "retention", days=1)  # privacy: anonymise past retention
 
 
 scheduler_cli = AppGroup("scheduler", help="Background jobs.")

@@ -175,17 +175,23 @@ class SmtpSink:
         return "250 OK"
 
 
-@pytest.fixture
-def smtp_server(app) -> Iterator[SmtpSink]:
-    """Point the app's mail at a real SMTP server on loopback for one test."""
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+@contextmanager
+def serving_smtp(app: Flask, handler):
+    """Point the app's mail at a real SMTP server on loopback running ``handler``."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     state = app.extensions["mail"]
     previous = state.server, state.port
     state.server, state.port = controller.hostname, controller.port
     try:
-        yield sink
+        yield handler
     finally:
         state.server, state.port = previous
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(app) -> Iterator[SmtpSink]:
+    """Point the app's mail at a real SMTP server on loopback for one test."""
+    with serving_smtp(app, SmtpSink()) as sink:
+        yield sink

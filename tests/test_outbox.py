@@ -5,7 +5,6 @@ from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.database import utcnow
 from app.notifications.models import OutboxMessage, OutboxStatus
@@ -18,7 +17,7 @@ from app.notifications.outbox import (
     safe_subject,
 )
 from app.tickets.contact import ResidentContact
-from tests.conftest import free_port
+from tests.conftest import free_port, serving_smtp
 from tests.factories import make_ticket
 
 
@@ -121,17 +120,8 @@ class EnvelopeSink:
 
 @pytest.fixture
 def envelope_server(app) -> Iterator[EnvelopeSink]:
-    sink = EnvelopeSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    state = app.extensions["mail"]
-    previous = state.server, state.port
-    state.server, state.port = controller.hostname, controller.port
-    try:
+    with serving_smtp(app, EnvelopeSink()) as sink:
         yield sink
-    finally:
-        state.server, state.port = previous
-        controller.stop()
 
 
 def test_resident_email_is_multipart_with_plain_text_and_accessible_html(session,
