@@ -39,6 +39,7 @@ from app.accounts.password_reset import request_reset
 from app.catalog.attributes import Datatype, define_attribute
 from app.catalog.models import Category
 from app.catalog.routing_models import RoutingRule
+from app.catalog.sla import SlaPolicy
 from app.deadlines.models import HolidayOverride, OverrideKind
 from app.notifications.models import OutboxMessage
 from app.productivity.models import CannedAnswer, SavedFilter
@@ -299,6 +300,11 @@ ROUTES: dict[str, Route] = {
                                   csrf=True),
     "admin.attribute_delete": Route(C + "/preguntas/{attribute}/eliminar", POST, BUILDERS,
                                     csrf=True),
+    "admin.sla_policies": Route("/gestion/admin/plazos", GET, BUILDERS),
+    "admin.sla_policy_new": Route("/gestion/admin/plazos/nueva", GET_POST, BUILDERS,
+                                  csrf=True),
+    "admin.sla_policy_edit": Route("/gestion/admin/plazos/{sla_policy}", GET_POST, BUILDERS,
+                                   csrf=True),
     "admin.users": Route("/gestion/admin/usuarios", GET, BUILDERS),
     "admin.user_new": Route("/gestion/admin/usuarios/nuevo", GET_POST, BUILDERS, csrf=True),
     "admin.user_edit": Route("/gestion/admin/usuarios/{user}", GET_POST, BUILDERS, csrf=True),
@@ -466,7 +472,8 @@ def world(app, database, tmp_path, monkeypatch) -> World:
         rule = RoutingRule(name="Perros", keywords="perro", department_id=own.id)
         holiday = HolidayOverride(day=date(2026, 12, 24), name="Nochebuena",
                                   kind=OverrideKind.CLOSURE)
-        session.add_all([saved, canned, update, rule, holiday])
+        sla_policy = SlaPolicy(name="Servicio", resolution_target=5)
+        session.add_all([saved, canned, update, rule, holiday, sla_policy])
         session.flush()
         key_id = session.scalar(sa.select(ApiKey.id).order_by(ApiKey.id))
         session.commit()
@@ -481,7 +488,7 @@ def world(app, database, tmp_path, monkeypatch) -> World:
             "category": str(category.id), "attribute": str(attribute.id),
             "user": str(people["agent_own"].id), "api_key": str(key_id),
             "saved_filter": str(saved.id), "canned": str(canned.id), "update": str(update.id),
-            "rule": str(rule.id), "holiday": str(holiday.id),
+            "rule": str(rule.id), "holiday": str(holiday.id), "sla_policy": str(sla_policy.id),
         }
     return World(values=values, emails={n: f"{n}@muni.example.cl" for n in people},
                  bearer={**keys, **tokens})

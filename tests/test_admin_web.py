@@ -21,11 +21,12 @@ from app.accounts.models import Role, User
 from app.audit.models import AuditEntry
 from app.catalog.attributes import CategoryAttribute, Datatype, define_attribute
 from app.catalog.models import Category, Department, Visibility
+from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.database import utcnow
 from app.notifications.models import OutboxMessage
 from app.tickets.models import Ticket
 from tests.conftest import csrf_token_from
-from tests.factories import make_category, make_department, make_user
+from tests.factories import make_category, make_department, make_ticket, make_user
 from tests.pages import count, error_summary, text_of
 from tests.survey_factories import login
 
@@ -35,6 +36,8 @@ ADMIN_PAGES = [
     "/gestion/admin/departamentos/nuevo",
     "/gestion/admin/categorias",
     "/gestion/admin/categorias/nueva",
+    "/gestion/admin/plazos",
+    "/gestion/admin/plazos/nueva",
     "/gestion/admin/usuarios",
     "/gestion/admin/usuarios/nuevo",
     "/gestion/admin/claves-api",
@@ -108,7 +111,8 @@ def test_home_links_to_the_admin_pages_of_every_feature(admin, client):
     for url in ("/gestion/admin/ruteo/", "/gestion/admin/feriados",
                 "/gestion/respuestas-tipo", "/gestion/auditoria/"):
         assert f'href="{url}"' in html
-    for section in ("departamentos", "categorias", "usuarios", "claves-api", "correos"):
+    for section in ("departamentos", "categorias", "plazos", "usuarios", "claves-api",
+                    "correos"):
         assert f'href="/gestion/admin/{section}"' in html
 
 
@@ -117,13 +121,15 @@ def test_home_links_to_the_admin_pages_of_every_feature(admin, client):
     "/gestion/admin/categorias/nueva",
     "/gestion/admin/usuarios/nuevo",
     "/gestion/admin/claves-api/nueva",
+    "/gestion/admin/plazos/nueva",
 ])
 def test_admin_forms_without_csrf_token_are_refused_with_400(admin, client, database, url):
     response = client.post(url, data={"name": "Sin token", "slug": "sin-token",
-                                      "email": "x@example.cl"})
+                                      "email": "x@example.cl", "resolution_target": "3"})
     assert response.status_code == 400
     with database() as session:
         assert count(session, Department) == 0 and count(session, ApiKey) == 0
+        assert count(session, SlaPolicy) == 0
         assert count(session, User) == 1
 
 
@@ -280,6 +286,132 @@ def test_bad_category_input_refills_the_form_and_saves_nothing(admin, client, da
     assert "Un poste sin luz." in html  # the description was kept
     with database() as session:
         assert count(session, Category) == 1
+
+
+# --- SLA policies --------------------------------------------------------------------------
+
+def policy_data(**overrides) -> dict:
+    data = {"name": "Alumbrado: 2 días", "kind": "service", "first_response_target": "8",
+            "first_response_unit": "business_hours", "resolution_target": "2",
+            "resolution_unit": "business_days", "warn_percent": "50", "extension_days": ""}
+    data.update(overrides)
+    return data
+
+
+def test_admin_creates_and_edits_an_sla_policy_and_both_are_audited(admin, client, database):
+    response = post_form(client, "/gestion/admin/plazos/nueva", policy_data())
+    assert response.status_code == 302 and response.location.endswith("/gestion/admin/plazos")
+    with database() as session:
+        policy = session.scalar(sa.select(SlaPolicy))
+        assert (policy.name, policy.kind, policy.first_response_target,
+                policy.first_response_unit, policy.resolution_target, policy.resolution_unit,
+                policy.warn_percent, policy.extension_days) == (
+            "Alumbrado: 2 días", PolicyKind.SERVICE, 8, TargetUnit.BUSINESS_HOURS, 2,
+            TargetUnit.BUSINESS_DAYS, 50, None)
+        policy_id = policy.id
+    listing = text_of(client.get("/gestion/admin/plazos").get_data(as_text=True))
+    assert "Alumbrado: 2 días" in listing and "8 horas hábiles" in listing
+    url = f"/gestion/admin/plazos/{policy_id}"
+    assert field_value(client.get(url).get_data(as_text=True), "warn_percent") == "50"
+    response = post_form(client, url, policy_data(
+        name="Transparencia", kind="ley_20285", first_response_target="",
+        resolution_target="", extension_days="10", warn_percent="75"))
+    assert response.status_code == 302
+    with database() as session:
+        policy = session.get(SlaPolicy, policy_id)
+        assert (policy.name, policy.kind, policy.first_response_target,
+                policy.resolution_target, policy.extension_days) == (
+            "Transparencia", PolicyKind.LEY_20285, None, None, 10)
+        entries = session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action.like("admin.slapolicy.%")).order_by(AuditEntry.id)).all()
+        assert [(e.action, e.target_type, e.target_id, e.actor_id) for e in entries] == [
+            ("admin.slapolicy.create", "slapolicy", str(policy_id), admin),
+            ("admin.slapolicy.update", "slapolicy", str(policy_id), admin),
+        ]
+    assert "20 días hábiles (legal)" in text_of(
+        client.get("/gestion/admin/plazos").get_data(as_text=True))
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"name": ""}, "name", "Escribe un nombre"),
+    ({"name": "Existente"}, "name", "Ya existe una política con ese nombre."),
+    ({"kind": "eterno"}, "kind", "Elige el tipo de plazo."),
+    ({"resolution_target": "dos"}, "resolution_target",
+     "Escribe un número entero entre 1 y 999."),
+    ({"resolution_target": "0"}, "resolution_target",
+     "Escribe un número entero entre 1 y 999."),
+    ({"first_response_target": "-3"}, "first_response_target",
+     "Escribe un número entero entre 1 y 999."),
+    ({"resolution_unit": "semanas"}, "resolution_unit", "Elige horas o días hábiles."),
+    ({"warn_percent": "150"}, "warn_percent", "Escribe un número entero entre 1 y 100."),
+    ({"warn_percent": ""}, "warn_percent", "Escribe un número."),
+    ({"extension_days": "90"}, "extension_days", "Escribe un número entero entre 1 y 60."),
+    ({"first_response_target": "", "resolution_target": ""}, "resolution_target",
+     "Escribe al menos un plazo"),
+    ({"kind": "ley_20285", "resolution_unit": "business_hours"}, "resolution_unit",
+     "La Ley 20.285 cuenta días hábiles, no horas."),
+])
+def test_bad_sla_policy_input_refills_the_form_and_saves_nothing(admin, client, database,
+                                                                  overrides, field, message):
+    with database() as session:
+        session.add(SlaPolicy(name="Existente", resolution_target=5))
+        session.commit()
+    data = policy_data(**overrides)
+    response = post_form(client, "/gestion/admin/plazos/nueva", data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in error_summary(html)
+    assert f'href="#{field}"' in html  # the summary links to the field
+    assert field_value(html, "name") == data["name"]
+    with database() as session:
+        assert count(session, SlaPolicy) == 1
+
+
+def test_category_form_assigns_a_policy_that_sets_new_requests_due_dates(
+        admin, client, database, department_id):
+    with database() as session:
+        policy = SlaPolicy(name="Urgente", first_response_target=2,
+                           first_response_unit=TargetUnit.BUSINESS_HOURS,
+                           resolution_target=3, resolution_unit=TargetUnit.BUSINESS_DAYS)
+        session.add(policy)
+        session.commit()
+        policy_id = policy.id
+    html = client.get("/gestion/admin/categorias/nueva").get_data(as_text=True)
+    assert f'<option value="{policy_id}">Urgente (Compromiso de servicio)</option>' in html
+    response = post_form(client, "/gestion/admin/categorias/nueva",
+                         category_data(department_id, sla_policy=str(policy_id)))
+    assert response.status_code == 302
+    with database() as session:
+        category = session.scalar(sa.select(Category))
+        assert category.sla_policy_id == policy_id
+        category_id = category.id
+    edit = client.get(f"/gestion/admin/categorias/{category_id}").get_data(as_text=True)
+    assert f'<option selected value="{policy_id}">' in edit
+    assert "Luminaria apagada" in client.get(f"/gestion/admin/plazos/{policy_id}")\
+        .get_data(as_text=True)
+    with database() as session:
+        now = utcnow()
+        ticket = make_ticket(session, session.get(Category, category_id), now=now)
+        session.commit()
+        # 3 business days is never less than 3 calendar days (nor more than ~3 weeks).
+        assert timedelta(days=3) <= ticket.resolution_due_at - now <= timedelta(days=21)
+        assert ticket.first_response_due_at < ticket.resolution_due_at
+    # And back to the municipality's defaults.
+    response = post_form(client, f"/gestion/admin/categorias/{category_id}",
+                         category_data(department_id, sla_policy=""))
+    assert response.status_code == 302
+    with database() as session:
+        assert session.get(Category, category_id).sla_policy_id is None
+
+
+def test_category_with_an_unknown_policy_is_refused(admin, client, database, department_id):
+    response = post_form(client, "/gestion/admin/categorias/nueva",
+                         category_data(department_id, sla_policy="9999"))
+    assert response.status_code == 422
+    assert "Elige una política de plazos de la lista." in error_summary(
+        response.get_data(as_text=True))
+    with database() as session:
+        assert count(session, Category) == 0
 
 
 # --- custom attributes ---------------------------------------------------------------------

@@ -9,7 +9,8 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
+from app.audit.models import AuditEntry
 from app.catalog.models import Category
 from app.notifications.models import OutboxMessage
 from app.productivity.canned import fill_placeholders
@@ -433,6 +434,106 @@ def test_bulk_merge_into_unknown_request_is_refused(client, database, setup, tar
     assert response.status_code == 422
     assert "No encontramos la solicitud" in error_summary(response.get_data(as_text=True))
     assert statuses(database, setup.tickets) == [Status.RECEIVED] * 3
+
+
+def user_id(database, email: str) -> int:
+    with database() as session:
+        return session.scalar(sa.select(User.id).where(User.email == email))
+
+
+def assignees(database, ids: list[int]) -> list[int | None]:
+    with database() as session:
+        return [session.get(Ticket, i).assigned_to_id for i in ids]
+
+
+def test_bulk_assign_gives_each_request_to_the_person_with_event_email_and_audit(
+        client, database, setup):
+    supervisor_id = user_id(database, setup.supervisor)
+    login(client, setup.agent)
+    response = bulk(client, setup.tickets[:2], "?estado=todas", accion="asignar",
+                    assignee=str(supervisor_id))
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{QUEUE}?estado=todas"
+    assert assignees(database, setup.tickets) == [supervisor_id, supervisor_id, None]
+    agent_id = user_id(database, setup.agent)
+    with database() as session:
+        events = session.scalars(sa.select(TicketEvent).where(
+            TicketEvent.kind == EventKind.ASSIGNED).order_by(TicketEvent.ticket_id)).all()
+        assert [(e.ticket_id, e.actor_id) for e in events] == [
+            (setup.tickets[0], agent_id), (setup.tickets[1], agent_id)]
+        emails = session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.template == "staff_assigned")).all()
+        assert sorted((m.recipient, m.ticket_id) for m in emails) == [
+            (setup.supervisor, setup.tickets[0]), (setup.supervisor, setup.tickets[1])]
+        audit = session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "ticket.assign").order_by(AuditEntry.id)).all()
+        assert [(a.target_id, a.actor_id) for a in audit] == [
+            (str(setup.tickets[0]), agent_id), (str(setup.tickets[1]), agent_id)]
+    page = client.get(QUEUE + "?estado=todas").get_data(as_text=True)
+    assert "2 solicitudes asignadas a" in text_of(page)
+
+
+def test_bulk_assign_outside_the_persons_department_changes_nothing(client, database, setup):
+    """A manager sees every department; the Aseo agent cannot take the Obras request,
+    so none of the marked requests is assigned, and no event or email is made."""
+    agent_id = user_id(database, setup.agent)
+    with database() as session:
+        obras_number = session.get(Ticket, setup.obras_ticket).public_number
+        events_before, outbox_before = count(session, TicketEvent), count(session, OutboxMessage)
+    login(client, setup.manager)
+    response = bulk(client, [*setup.tickets, setup.obras_ticket], accion="asignar",
+                    assignee=str(agent_id))
+    assert response.status_code == 422
+    summary = text_of(error_summary(response.get_data(as_text=True)))
+    assert "No se hizo ningún cambio: 1 de las solicitudes marcadas no lo permiten." in summary
+    assert f"N° {obras_number}: Elige a una persona activa del departamento" in summary
+    assert assignees(database, [*setup.tickets, setup.obras_ticket]) == [None] * 4
+    with database() as session:
+        assert count(session, TicketEvent) == events_before
+        assert count(session, OutboxMessage) == outbox_before
+        assert count(session, AuditEntry) == session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(
+                AuditEntry.action != "ticket.assign"))
+
+
+def test_bulk_assign_offers_only_members_of_the_departments_one_sees(client, database, setup):
+    obras_supervisor = user_id(database, setup.obras_supervisor)
+    aseo_agent = user_id(database, setup.agent)
+    login(client, setup.agent)
+    html = client.get(QUEUE).get_data(as_text=True)
+    options = re.search(r'<select[^>]*name="bulk-assignee".*?</select>', html, re.DOTALL)
+    assert options, "no «Asignar a» list in the bulk bar"
+    assert f'value="{aseo_agent}"' in options.group(0)
+    assert f'value="{obras_supervisor}"' not in options.group(0)
+    assert "(Aseo y Ornato)" in options.group(0)
+    client.post("/gestion/salir", data={"csrf_token": csrf_token_from(html)})
+    login(client, setup.manager)
+    html = client.get(QUEUE).get_data(as_text=True)
+    assert f'value="{obras_supervisor}"' in re.search(
+        r'<select[^>]*name="bulk-assignee".*?</select>', html, re.DOTALL).group(0)
+
+
+def test_bulk_unassign_and_already_assigned_requests_are_left_as_they_are(
+        client, database, setup):
+    agent_id = user_id(database, setup.agent)
+    login(client, setup.agent)
+    assert bulk(client, setup.tickets[:1], accion="asignar",
+                assignee=str(agent_id)).status_code == 302
+    response = bulk(client, setup.tickets[:2], accion="asignar", assignee=str(agent_id))
+    assert response.status_code == 302
+    assert "1 solicitudes asignadas a" in text_of(client.get(QUEUE).get_data(as_text=True))
+    assert assignees(database, setup.tickets) == [agent_id, agent_id, None]
+    assert bulk(client, setup.tickets, accion="asignar", assignee="nadie").status_code == 302
+    assert assignees(database, setup.tickets) == [None, None, None]
+
+
+@pytest.mark.parametrize("choice", ["", "999999", "x"])
+def test_bulk_assign_without_a_known_person_is_refused(client, database, setup, choice):
+    login(client, setup.agent)
+    response = bulk(client, setup.tickets, accion="asignar", assignee=choice)
+    assert response.status_code == 422
+    assert "Elige a una persona de la lista." in error_summary(response.get_data(as_text=True))
+    assert assignees(database, setup.tickets) == [None] * 3
 
 
 def test_queue_shows_shortcut_help_and_loads_its_script(client, setup):

@@ -18,6 +18,7 @@ from app.accounts.credentials import Scope
 from app.accounts.models import Role
 from app.catalog.attributes import Datatype
 from app.catalog.models import Visibility
+from app.catalog.sla import PolicyKind, TargetUnit
 from app.forms import int_or_none
 
 ROLE_LABELS = {Role.AGENT: _l("Agente"), Role.SUPERVISOR: _l("Supervisor/a"),
@@ -66,6 +67,43 @@ class CategoryForm(FlaskForm):
                            description=_l("Sinónimos separados por comas, por ejemplo: "
                                           "poste, farol, luz."),
                            render_kw={"maxlength": 300})
+    sla_policy = SelectField(_l("Política de plazos"), coerce=int_or_none,
+                             validate_choice=False,
+                             description=_l("Fija los plazos de primera respuesta y de "
+                                            "resolución de sus solicitudes nuevas."))
+
+
+UNIT_CHOICES = [(TargetUnit.BUSINESS_HOURS.value, _l("horas hábiles")),
+                (TargetUnit.BUSINESS_DAYS.value, _l("días hábiles"))]
+NUMBER = {"inputmode": "numeric", "maxlength": 3, "autocomplete": "off"}
+
+
+class SlaPolicyForm(FlaskForm):
+    name = StringField(_l("Nombre"), render_kw={"maxlength": 120})
+    kind = SelectField(_l("Tipo de plazo"), validate_choice=False,
+                       choices=[(k.value, k.label) for k in PolicyKind])
+    first_response_target = StringField(
+        _l("Plazo de primera respuesta (opcional)"),
+        description=_l("Un número entero; vacío: sin plazo de primera respuesta."),
+        render_kw=NUMBER)
+    first_response_unit = SelectField(_l("Unidad de la primera respuesta"),
+                                      validate_choice=False, choices=UNIT_CHOICES,
+                                      default=TargetUnit.BUSINESS_HOURS.value)
+    resolution_target = StringField(
+        _l("Plazo de resolución"),
+        description=_l("Un número entero. En Ley 20.285, vacío: los 20 días hábiles legales."),
+        render_kw=NUMBER)
+    resolution_unit = SelectField(_l("Unidad de la resolución"), validate_choice=False,
+                                  choices=UNIT_CHOICES, default=TargetUnit.BUSINESS_DAYS.value)
+    warn_percent = StringField(
+        _l("Aviso al departamento (% del plazo)"),
+        description=_l("Cuando pasa este porcentaje del plazo de resolución, se avisa. "
+                       "Entre 1 y 100."),
+        default="75", render_kw=NUMBER)
+    extension_days = StringField(
+        _l("Días hábiles de prórroga (opcional)"),
+        description=_l("Cuántos días suma la única prórroga. En Ley 20.285, vacío: 10 días."),
+        render_kw=NUMBER)
 
 
 class AttributeForm(FlaskForm):

@@ -31,11 +31,13 @@ from app.admin.forms import (
     CategoryForm,
     DepartmentForm,
     NewUserForm,
+    SlaPolicyForm,
     UserForm,
 )
 from app.audit.service import client_ip, record
 from app.catalog.attributes import CategoryAttribute
 from app.catalog.models import Category, Department
+from app.catalog.sla import SlaPolicy
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
@@ -138,9 +140,13 @@ def department_edit(department_id: int):
 # --- categories ----------------------------------------------------------------------------
 
 def _department_choices(form: CategoryForm) -> None:
+    """The department and SLA policy selects of the category form."""
     form.department.choices = [("", _("Elige un departamento"))] + [
         (d.id, d.name if d.active else _("%(name)s (inactivo)", name=d.name))
         for d in db.session.scalars(sa.select(Department).order_by(Department.name))]
+    form.sla_policy.choices = [("", _("Plazos por defecto del municipio"))] + [
+        (p.id, f"{p.name} ({p.kind.label})")
+        for p in db.session.scalars(sa.select(SlaPolicy).order_by(SlaPolicy.name))]
 
 
 def _category_input(form: CategoryForm) -> services.CategoryInput:
@@ -148,7 +154,7 @@ def _category_input(form: CategoryForm) -> services.CategoryInput:
         name=form.name.data, slug=form.slug.data, description=form.description.data,
         department_id=form.department.data, visibility=form.visibility.data,
         active=form.active.data, allows_anonymous=form.allows_anonymous.data,
-        keywords=form.keywords.data)
+        keywords=form.keywords.data, sla_policy_id=form.sla_policy.data)
 
 
 @bp.get("/categorias")
@@ -182,7 +188,7 @@ def _category_form_for(category: Category) -> CategoryForm:
         "name": category.name, "slug": category.slug, "description": category.description,
         "department": category.department_id, "visibility": category.visibility.value,
         "active": category.active, "allows_anonymous": category.allows_anonymous,
-        "keywords": category.keywords})
+        "keywords": category.keywords, "sla_policy": category.sla_policy_id})
 
 
 def _category_page(category: Category, form: CategoryForm, attribute_form: AttributeForm,
@@ -206,6 +212,65 @@ def category_edit(category_id: int):
                  lambda c: url_for(".category_edit", category_id=c.id))
     return done or _category_page(category, form, AttributeForm(formdata=None, prefix="attr"),
                                   _status())
+
+
+# --- SLA policies --------------------------------------------------------------------------
+
+def _sla_policy_input(form: SlaPolicyForm) -> services.SlaPolicyInput:
+    return services.SlaPolicyInput(
+        name=form.name.data, kind=form.kind.data,
+        first_response_target=form.first_response_target.data,
+        first_response_unit=form.first_response_unit.data,
+        resolution_target=form.resolution_target.data,
+        resolution_unit=form.resolution_unit.data, warn_percent=form.warn_percent.data,
+        extension_days=form.extension_days.data)
+
+
+@bp.get("/plazos")
+def sla_policies():
+    rows = db.session.execute(
+        sa.select(SlaPolicy, sa.func.count(Category.id))
+        .outerjoin(Category, Category.sla_policy_id == SlaPolicy.id)
+        .group_by(SlaPolicy.id).order_by(SlaPolicy.name)).all()
+    return render_template("admin/sla_policies.html", rows=rows)
+
+
+@bp.route("/plazos/nueva", methods=["GET", "POST"])
+def sla_policy_new():
+    form = SlaPolicyForm()
+    done = _save(form, "admin.slapolicy.create",
+                 lambda: services.create_sla_policy(db.session, _sla_policy_input(form)),
+                 _("Política de plazos creada. Asígnala a sus categorías."),
+                 lambda p: url_for(".sla_policies"))
+    return done or (render_template("admin/sla_policy_form.html", form=form, policy=None),
+                    _status())
+
+
+def _number_text(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+@bp.route("/plazos/<int:policy_id>", methods=["GET", "POST"])
+def sla_policy_edit(policy_id: int):
+    policy = db.get_or_404(SlaPolicy, policy_id)
+    form = SlaPolicyForm(formdata=None, data={
+        "name": policy.name, "kind": policy.kind.value,
+        "first_response_target": _number_text(policy.first_response_target),
+        "first_response_unit": policy.first_response_unit.value,
+        "resolution_target": _number_text(policy.resolution_target),
+        "resolution_unit": policy.resolution_unit.value,
+        "warn_percent": _number_text(policy.warn_percent),
+        "extension_days": _number_text(policy.extension_days),
+    }) if request.method == "GET" else SlaPolicyForm()
+    done = _save(form, "admin.slapolicy.update",
+                 lambda: services.update_sla_policy(db.session, policy,
+                                                    _sla_policy_input(form)),
+                 _("Cambios guardados. Rigen para las solicitudes nuevas."),
+                 lambda p: url_for(".sla_policies"))
+    categories = db.session.scalars(sa.select(Category).where(
+        Category.sla_policy_id == policy.id).order_by(Category.name)).all()
+    return done or (render_template("admin/sla_policy_form.html", form=form, policy=policy,
+                                    categories=categories), _status())
 
 
 # --- custom attributes ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What an administrator changes: departments, categories and their custom
-attributes, staff users and API keys.
+attributes, SLA policies, staff users and API keys.
 
 Each public function here is the single place where one admin action happens
 (see ``ADMIN_ACTIONS``), so auditing needs one call per function. They
@@ -20,6 +20,7 @@ from app.accounts.models import Role, User
 from app.accounts.services import create_user, find_by_email
 from app.catalog.attributes import CategoryAttribute, Datatype, define_attribute
 from app.catalog.models import Category, Department, Visibility
+from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.domain import ValidationFailed
 from app.tickets.contact import normalize_email
 
@@ -28,6 +29,7 @@ ADMIN_ACTIONS = (
     "department.create", "department.update",
     "category.create", "category.update",
     "attribute.create", "attribute.update", "attribute.delete", "attribute.move",
+    "slapolicy.create", "slapolicy.update",
     "user.create", "user.update",
     "apikey.create", "apikey.revoke",
 )
@@ -134,6 +136,7 @@ class CategoryInput:
     active: bool = True
     allows_anonymous: bool = False
     keywords: str = ""
+    sla_policy_id: int | None = None
 
 
 def _clean_keywords(text: str) -> str:
@@ -158,6 +161,10 @@ def _apply_category(session: Session, category: Category, data: CategoryInput) -
     keywords = _clean_keywords(data.keywords)
     if len(keywords) > KEYWORDS_MAX:
         errors["keywords"] = [_("Máximo %(n)d caracteres.", n=KEYWORDS_MAX)]
+    policy = (session.get(SlaPolicy, data.sla_policy_id)
+              if data.sla_policy_id is not None else None)
+    if data.sla_policy_id is not None and policy is None:
+        errors["sla_policy"] = [_("Elige una política de plazos de la lista.")]
     if errors:
         raise ValidationFailed(_("Revisa los datos de la categoría."), errors)
     category.name, category.slug = name, slug
@@ -166,13 +173,15 @@ def _apply_category(session: Session, category: Category, data: CategoryInput) -
     category.visibility = Visibility(data.visibility)
     category.active, category.allows_anonymous = data.active, data.allows_anonymous
     category.keywords = keywords
+    category.sla_policy = policy
 
 
 def create_category(session: Session, data: CategoryInput) -> Category:
     """Add a category; flushes.
 
     :raise ValidationFailed: empty name, malformed or taken slug, missing or
-        inactive department, unknown visibility, too many keywords.
+        inactive department, unknown visibility, too many keywords, unknown
+        SLA policy (None: the configured default targets).
     """
     category = Category()
     _apply_category(session, category, data)
@@ -189,6 +198,111 @@ def update_category(session: Session, category: Category, data: CategoryInput) -
     _apply_category(session, category, data)
     session.flush()
     return category
+
+
+# --- SLA policies --------------------------------------------------------------------------
+
+TARGET_MAX = 999       # business hours or days
+EXTENSION_MAX = 60     # business days
+
+
+@dataclass(frozen=True)
+class SlaPolicyInput:
+    """A policy as typed in the form: numbers arrive as text, checked here."""
+
+    name: str
+    kind: str
+    first_response_target: str | None
+    first_response_unit: str
+    resolution_target: str | None
+    resolution_unit: str
+    warn_percent: str | None = "75"
+    extension_days: str | None = None
+
+
+def _whole_number(errors: dict[str, list[str]], field: str, text: str | None, *,
+                  low: int, high: int, required: bool = False) -> int | None:
+    """``text`` as an int in [low, high]; None when empty (an error if required)."""
+    text = (text or "").strip()
+    if not text:
+        if required:
+            errors[field] = [_("Escribe un número.")]
+        return None
+    if not text.isdigit() or not low <= int(text) <= high:
+        errors[field] = [_("Escribe un número entero entre %(low)d y %(high)d.",
+                           low=low, high=high)]
+        return None
+    return int(text)
+
+
+def _apply_sla_policy(session: Session, policy: SlaPolicy, data: SlaPolicyInput) -> None:
+    errors: dict[str, list[str]] = {}
+    name = (data.name or "").strip()
+    if not name or len(name) > NAME_MAX:
+        errors["name"] = [_("Escribe un nombre de hasta %(n)d caracteres.", n=NAME_MAX)]
+    elif _clash(session, SlaPolicy, SlaPolicy.name, name, policy.id):
+        errors["name"] = [_("Ya existe una política con ese nombre.")]
+    kind = PolicyKind(data.kind) if data.kind in PolicyKind._value2member_map_ else None
+    if kind is None:
+        errors["kind"] = [_("Elige el tipo de plazo.")]
+    units = {}
+    for field in ("first_response_unit", "resolution_unit"):
+        value = getattr(data, field)
+        if value in TargetUnit._value2member_map_:
+            units[field] = TargetUnit(value)
+        else:
+            errors[field] = [_("Elige horas o días hábiles.")]
+    first = _whole_number(errors, "first_response_target", data.first_response_target,
+                          low=1, high=TARGET_MAX)
+    resolution = _whole_number(errors, "resolution_target", data.resolution_target,
+                               low=1, high=TARGET_MAX)
+    warn = _whole_number(errors, "warn_percent", data.warn_percent, low=1, high=100,
+                         required=True)
+    extension = _whole_number(errors, "extension_days", data.extension_days,
+                              low=1, high=EXTENSION_MAX)
+    legal = kind is PolicyKind.LEY_20285
+    if legal and units.get("resolution_unit") is TargetUnit.BUSINESS_HOURS:
+        errors["resolution_unit"] = [_("La Ley 20.285 cuenta días hábiles, no horas.")]
+    if (kind is not None and not legal and first is None and resolution is None
+            and "first_response_target" not in errors and "resolution_target" not in errors):
+        errors["resolution_target"] = [_("Escribe al menos un plazo: primera respuesta o "
+                                         "resolución.")]
+    if errors:
+        raise ValidationFailed(_("Revisa los datos de la política de plazos."), errors)
+    policy.name, policy.kind = name, kind
+    policy.first_response_target, policy.resolution_target = first, resolution
+    policy.first_response_unit = units["first_response_unit"]
+    policy.resolution_unit = units["resolution_unit"]
+    policy.warn_percent, policy.extension_days = warn, extension
+
+
+def create_sla_policy(session: Session, data: SlaPolicyInput) -> SlaPolicy:
+    """Add an SLA policy; flushes.
+
+    A Ley 20.285 policy may leave its targets empty: the legal 20 business
+    days, extendable once by 10, then apply (``deadlines.clock.effective_policy``).
+
+    :raise ValidationFailed: empty, too long or taken name; unknown kind or
+        unit; a target, warning percentage or extension that is not a whole
+        number in range; a Ley 20.285 resolution counted in hours; a service
+        or OIRS policy with no target at all.
+    """
+    policy = SlaPolicy()
+    _apply_sla_policy(session, policy, data)
+    session.add(policy)
+    session.flush()
+    return policy
+
+
+def update_sla_policy(session: Session, policy: SlaPolicy, data: SlaPolicyInput) -> SlaPolicy:
+    """Change a policy; flushes. Requests already filed keep their due dates
+    (they are set at intake); new requests of its categories get the new targets.
+
+    :raise ValidationFailed: as ``create_sla_policy``.
+    """
+    _apply_sla_policy(session, policy, data)
+    session.flush()
+    return policy
 
 
 # --- custom attributes ---------------------------------------------------------------------

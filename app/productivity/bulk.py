@@ -6,21 +6,23 @@ transaction. Every request is tried, so the answer names *all* the ones that
 cannot move and why; if any failed, ``BulkRefused`` is raised and the caller
 rolls the whole transaction back, so nothing changes (no event, no email).
 
-Assignment in bulk belongs with assignment itself (the routing branch): it
-plugs in here as one more function of the same shape, calling its assign
-service per request, and one more button in ``templates/productivity/_bulk_bar.html``.
+``assign_to`` does the same with ``tickets.assignment.assign``, so each
+request gets its internal ``assigned`` event and the assignee one email per
+request, exactly as when assigning from the request page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
-from app.accounts.models import User
+from app.accounts.models import User, department_membership
+from app.catalog.models import Department
 from app.domain import DomainError
-from app.tickets import lifecycle, merging
+from app.tickets import assignment, lifecycle, merging
 from app.tickets.access import visible_tickets
 from app.tickets.models import Status, Ticket
 
@@ -113,6 +115,49 @@ def merge_into(session: Session, tickets: list[Ticket], target_number: str, *, a
             failures.append(Failure(ticket.public_number, error.message))
     _raise_if_failed(failures)
     return merging.survivor_of(target)
+
+
+def assign_to(session: Session, tickets: list[Ticket], assignee: User | None, *,
+              actor: User) -> tuple[list[Ticket], int]:
+    """Give every ticket to ``assignee`` (None: leave them unassigned) with
+    ``assignment.assign``, which checks that the assignee is an active member
+    of each request's department.
+
+    Requests that already have that assignee are left as they are (not a
+    failure). Returns (the tickets that changed, how many were left as they
+    were). Flushes, never commits.
+
+    :raise BulkRefused: naming each request whose department the assignee is
+        not an active member of; then the caller must roll back.
+    """
+    target_id = assignee.id if assignee is not None else None
+    changed, failures = [], []
+    for ticket in tickets:
+        if ticket.assigned_to_id == target_id:
+            continue
+        try:
+            assignment.assign(session, ticket, assignee, actor=actor)
+        except DomainError as error:
+            failures.append(Failure(ticket.public_number, error.message))
+        else:
+            changed.append(ticket)
+    _raise_if_failed(failures)
+    return changed, len(tickets) - len(changed)
+
+
+def assignable_members(session: Session, user: User) -> list[tuple[User, list[str]]]:
+    """Who ``user`` may hand requests to: active members of the departments whose
+    requests they see, each with the names of those departments (by name)."""
+    query = (sa.select(User, Department.name)
+             .join(department_membership, department_membership.c.user_id == User.id)
+             .join(Department, Department.id == department_membership.c.department_id)
+             .where(User.active).order_by(User.name, User.id, Department.name))
+    if not user.role.sees_all_departments:
+        query = query.where(Department.id.in_(user.department_ids))
+    members: dict[int, tuple[User, list[str]]] = {}
+    for member, department_name in session.execute(query):
+        members.setdefault(member.id, (member, []))[1].append(department_name)
+    return list(members.values())
 
 
 def parse_ids(values: list[str]) -> list[int]:

@@ -39,6 +39,9 @@ class BulkForm(FlaskForm):
                          render_kw={"rows": 2, "maxlength": MESSAGE_MAX})
     visible_to_resident = BooleanField(_l("Los vecinos/as pueden ver este cambio y su motivo"),
                                        default=True)
+    assignee = SelectField(_l("Asignar a"), validate_choice=False,
+                           description=_l("Solo personas del departamento de cada "
+                                          "solicitud."))
     target = StringField(_l("Número de la solicitud que se mantiene"),
                          description=_l("Por ejemplo: 2026-000123. Las demás marcadas pasan "
                                         "a «Duplicada»."),

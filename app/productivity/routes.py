@@ -22,6 +22,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.accounts.models import User
+from app.audit.service import client_ip, record
 from app.catalog.models import Department
 from app.domain import DomainError
 from app.extensions import db
@@ -29,6 +31,7 @@ from app.forms import apply_domain_errors
 from app.productivity import bulk, canned, saved_filters
 from app.productivity.forms import BulkForm, CannedAnswerForm, ConfirmForm, SaveFilterForm
 from app.productivity.models import CannedAnswer
+from app.productivity.templating import UNASSIGN
 from app.tickets.models import Status
 
 bp = Blueprint("productivity", __name__, url_prefix="/gestion")
@@ -178,12 +181,39 @@ def delete_filter(filter_id: int):
 
 # --- Bulk actions ---------------------------------------------------------
 
+def _bulk_assign(form: BulkForm, tickets) -> str:
+    """Assign the selected requests (all or nothing), audited like one by one.
+
+    :raise bulk.BulkRefused: no or unknown person chosen, or a request of a
+        department the person is not an active member of.
+    """
+    choice = form.assignee.data or ""
+    assignee = None
+    if choice != UNASSIGN:
+        assignee = db.session.get(User, int(choice)) if choice.isdigit() else None
+        if assignee is None:
+            message = _("Elige a una persona de la lista.")
+            raise bulk.BulkRefused(message, [], {"assignee": [message]})
+    changed, unchanged = bulk.assign_to(db.session, tickets, assignee, actor=current_user)
+    for ticket in changed:
+        record(db.session, actor=current_user, action="ticket.assign", target_type="ticket",
+               target_id=ticket.id, ip=client_ip())
+    if assignee is None:
+        success = _("%(n)d solicitudes quedaron sin asignar.", n=len(changed))
+    else:
+        success = _("%(n)d solicitudes asignadas a %(name)s.", n=len(changed),
+                    name=assignee.name)
+    if unchanged:
+        success += " " + _("%(n)d ya lo estaban.", n=unchanged)
+    return success
+
+
 @bp.post("/lote")
 def bulk_action():
     form = BulkForm()
     action = request.form.get("accion")
     ids = bulk.parse_ids(request.form.getlist("ids"))
-    if not form.validate_on_submit() or action not in ("estado", "unir"):
+    if not form.validate_on_submit() or action not in ("estado", "asignar", "unir"):
         form.form_errors.append(_("No pudimos leer el formulario; inténtalo de nuevo."))
         return _queue_again(bulk_form=form)
     try:
@@ -198,6 +228,8 @@ def bulk_action():
                                        note=form.note.data,
                                        visible_to_resident=form.visible_to_resident.data)
             success = _("%(n)d solicitudes pasaron a «%(s)s».", n=moved, s=target.label)
+        elif action == "asignar":
+            success = _bulk_assign(form, tickets)
         else:
             survivor = bulk.merge_into(db.session, tickets, form.target.data,
                                        actor=current_user, reason=form.reason.data)

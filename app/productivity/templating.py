@@ -13,9 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import db
-from app.productivity import canned, saved_filters
+from app.productivity import bulk, canned, saved_filters
 from app.productivity.forms import BulkForm, ConfirmForm, SaveFilterForm
 from app.tickets.models import Status, Ticket
+
+UNASSIGN = "nadie"  # the bulk «Asignar a» choice that clears the assignee
 
 
 def queue_tools() -> dict:
@@ -23,6 +25,10 @@ def queue_tools() -> dict:
     bulk_form = state.get("bulk_form") or BulkForm(formdata=None)
     bulk_form.status.choices = [("", _("Elige un estado"))] + [(s.value, s.label)
                                                                  for s in Status]
+    bulk_form.assignee.choices = [("", _("Elige a una persona")),
+                                  (UNASSIGN, _("Nadie (quitar la asignación)"))] + [
+        (str(member.id), f"{member.name} ({', '.join(names)})")
+        for member, names in bulk.assignable_members(db.session, current_user)]
     selected = set(request.form.getlist("ids")) if request.method == "POST" else set()
     query = saved_filters.clean_query(request.args)
     return {
