@@ -101,10 +101,12 @@ def open_page(browser, live_server):
         if is_csp_violation(message.text):
             violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
-    def make(width: int = 375, height: int = 740):
+    def make(width: int = 375, height: int = 740, **options):
+        """``options`` override the phone defaults, e.g. ``is_mobile=False`` for a
+        desktop zoomed to 200% (half its width in CSS pixels, scale factor 2)."""
+        settings = {"has_touch": True, "is_mobile": True, "device_scale_factor": 2, **options}
         context = browser.new_context(viewport={"width": width, "height": height},
-                                      base_url=live_server.url, locale="es-CL",
-                                      has_touch=True, is_mobile=True, device_scale_factor=2)
+                                      base_url=live_server.url, locale="es-CL", **settings)
         context.set_default_timeout(10_000)
         context.on("console", watch)
         contexts.append(context)

@@ -50,10 +50,12 @@ def sideways_overflow(page: Page) -> list[str]:
 
 # --- (a) the happy path, by keyboard, on phone widths ------------------------------------
 
-@pytest.mark.parametrize("width", [375, 320])
+@pytest.mark.parametrize("width", [375, 320, 640])
 def test_resident_submits_and_tracks_by_keyboard(app, open_page, screenshot, width):
+    """320: a small phone; 640: a 1280 px desktop window at 200% zoom."""
     option = seed_categories(app)
-    page = open_page(width, 740)
+    page = (open_page(width, 400, is_mobile=False, has_touch=False) if width == 640
+            else open_page(width, 740))
 
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "es-CL")
