@@ -74,7 +74,8 @@ def test_resident_submits_staff_triage_reply_resolve_and_resident_follows(
     log_in(staff, agent_email)
     check(staff, "queue")
     staff.locator(".queue-table tbody tr").first.get_by_role("link").click()
-    expect(staff.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Solicitud \d{4}-\d{6}"))
+    expect(staff.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Solicitud \d{4}-\d{6}"))
     check(staff, "request page")
     # Triage: under review, and the agent takes it.
     staff.get_by_label("Nuevo estado").select_option(label="En revisión")
