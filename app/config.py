@@ -99,6 +99,8 @@ def load_config(instance_path: Path) -> dict:
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
         "OUTBOX_INTERVAL_SECONDS": _env_int("OUTBOX_INTERVAL_SECONDS", 15),
+        # First retry delay after a failed send; it doubles each time (at most 6 h).
+        "OUTBOX_BACKOFF_SECONDS": _env_int("OUTBOX_BACKOFF_SECONDS", 60),
         "QUEUE_PAGE_SIZE": _env_int("QUEUE_PAGE_SIZE", 25),
         # Scheduler process and staff notifications (app/scheduler.py, notifications.staff).
         "SCHEDULER_LOCK_RETRY_SECONDS": _env_int("SCHEDULER_LOCK_RETRY_SECONDS", 5),
