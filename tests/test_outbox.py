@@ -93,6 +93,37 @@ def test_message_is_marked_failed_after_the_last_attempt(session, app):
 def test_backoff_doubles_and_is_capped():
     assert [backoff_delay(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
     assert backoff_delay(50) == timedelta(hours=6)
+    assert backoff_delay(3, timedelta(seconds=1)) == timedelta(seconds=4)
+
+
+def test_first_retry_delay_comes_from_the_settings(session, app):
+    message = _queued(session)
+    app.config["OUTBOX_BACKOFF_SECONDS"], previous = 5, app.config["OUTBOX_BACKOFF_SECONDS"]
+    try:
+        moment = utcnow()
+        deliver_pending(session, now=moment)
+    finally:
+        app.config["OUTBOX_BACKOFF_SECONDS"] = previous
+    session.refresh(message)
+    assert message.next_attempt_at == moment + timedelta(seconds=5)
+
+
+def test_a_retried_message_keeps_its_message_id(session, smtp_server, app):
+    """A copy re-sent after a crash (SMTP accepted, "sent" not yet committed) is
+    recognisable: every attempt of one outbox message has the same Message-ID."""
+    message = _queued(session)
+    make_ticket(session, email="otra@example.cl")
+    session.commit()
+    deliver_pending(session)
+    first = {m["To"]: m["Message-ID"] for m in smtp_server.messages}
+    session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.PENDING))
+    session.commit()  # as if the process had died before committing the "sent" marks
+    deliver_pending(session)
+    again = {m["To"]: m["Message-ID"] for m in smtp_server.messages[2:]}
+    assert first == again
+    assert first["rosa@example.cl"] != first["otra@example.cl"]
+    stamp = f"{message.created_at:%Y%m%d%H%M%S%f}"
+    assert first["rosa@example.cl"] == f"<outbox.{message.id}.{stamp}@conectados.local>"
 
 
 def test_delivery_respects_the_batch_limit(session, smtp_server):
