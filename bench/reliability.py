@@ -42,7 +42,7 @@ import re
 import secrets
 import shutil
 import signal
-import subprocess  # nosec B404: starts our own gunicorn/flask, fixed argument lists
+import subprocess  # nosec B404
 import sys
 import tempfile
 import threading
@@ -56,8 +56,12 @@ import httpx
 
 from bench.load import _check_loopback
 
+# bandit: subprocess (B404/B603/B607) only starts our own gunicorn, flask and
+# pg_ctlcluster with fixed argument lists; random (B311) only shapes the
+# traffic and picks fault targets, never a secret (those use ``secrets``).
+
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "fiabilidad-bench-2026"
+PASSWORD = secrets.token_urlsafe(16)  # the run's agent; a fresh one each run
 FAULTS = ("worker-kill", "smtp-down", "scheduler-kill", "scheduler-kill-accepted",
           "pg-restart")
 PG_CLUSTER = ("15", "main")
@@ -149,7 +153,7 @@ def _app(url: str):
     from app import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": sqlalchemy_url(url),
-                       "SECRET_KEY": "reliability-check"})
+                       "SECRET_KEY": secrets.token_hex(16)})
 
 
 def prepare(url: str, run: str) -> dict:
@@ -195,6 +199,7 @@ class Check:
     emails_missing: list[int] = field(default_factory=list)  # sent, but never reached SMTP
     emails_twice: list[int] = field(default_factory=list)    # reached SMTP more than once
     unconfirmed: int = 0  # created, but the client never saw a success (fault window)
+    retried: int = 0      # outbox messages that needed more than one attempt
 
     @property
     def ok(self) -> bool:
@@ -248,18 +253,20 @@ def check(url: str, run: str, accepted: dict[str, str], sink: MailSink) -> Check
         confirmed = {m.ticket_id for m in outbox if m.template == "ticket_received"}
         for marker, code in accepted.items():
             found = by_marker.get(marker, [])
-            if not found or found[0].formatted_tracking_code != code:
+            ticket = next((t for t in found if t.formatted_tracking_code == code), None)
+            if ticket is None:
                 result.lost.append(marker)
                 continue
             if len(found) > 1:
                 result.duplicates.append(marker)
-            if found[0].id not in created:
+            if ticket.id not in created:
                 result.missing_event.append(marker)
-            if found[0].id not in confirmed:
+            if ticket.id not in confirmed:
                 result.missing_outbox.append(marker)
         result.unconfirmed = len(set(by_marker) - set(accepted))
         sender = app.config["MAIL_DEFAULT_SENDER"]
         result.emails = len(outbox)
+        result.retried = sum(1 for m in outbox if m.attempts > 1)
         for message in outbox:
             times = sink.deliveries.get(message_id(message, sender), 0)
             if message.status != OutboxStatus.SENT:
@@ -320,7 +327,8 @@ class Stack:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.secret_env = self.env()
-        self.gunicorn = subprocess.Popen(  # nosec B603: fixed argv, loopback only
+        # B603 (bandit): fixed argv, loopback only
+        self.gunicorn = subprocess.Popen(  # nosec B603
             [sys.executable, "-m", "gunicorn", "-w", str(self.workers),
              "-b", f"127.0.0.1:{self.port}", "--timeout", "30", "--graceful-timeout", "5",
              "bench.app:app"],
@@ -330,7 +338,8 @@ class Stack:
 
     def start_scheduler(self) -> None:
         self.scheduler_starts += 1
-        self.scheduler = subprocess.Popen(  # nosec B603: fixed argv
+        # B603 (bandit): fixed argv
+        self.scheduler = subprocess.Popen(  # nosec B603
             [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run"],
             cwd=ROOT, env=self.secret_env, stdout=self._log("scheduler.log"),
             stderr=subprocess.STDOUT)
@@ -353,7 +362,8 @@ class Stack:
         pids = self.worker_pids()
         if not pids:
             return None
-        pid = random.choice(pids)  # nosec B311: which worker dies is not security
+        # B311 (bandit): which worker dies is not security
+        pid = random.choice(pids)  # nosec B311
         os.kill(pid, signal.SIGKILL)
         return pid
 
@@ -386,7 +396,8 @@ class Stack:
 def restart_postgresql() -> float:
     """Restart the local PostgreSQL cluster; returns the seconds it took."""
     started = time.monotonic()
-    subprocess.run(  # nosec B603 B607: the fixed Debian cluster tool
+    # B603 B607 (bandit): the fixed Debian cluster tool
+    subprocess.run(  # nosec B603 B607
         ["pg_ctlcluster", "--skip-systemctl-redirect", *PG_CLUSTER, "restart"],
         check=True, capture_output=True, timeout=120)
     return time.monotonic() - started
@@ -513,13 +524,14 @@ async def drive(base_url: str, traffic: Traffic, *, duration: float, concurrency
                     state.clear()
                     await asyncio.sleep(0.2)
 
-    async def injector() -> None:
-        for at, name, fault in sorted(faults, key=lambda f: f[0]):
-            await asyncio.sleep(max(0.0, at - (time.monotonic() - begin)))
-            said = await asyncio.to_thread(fault)
-            log.append(f"{time.monotonic() - begin:5.1f}s {name}{': ' + said if said else ''}")
+    async def inject(at: float, name: str, fault) -> None:
+        await asyncio.sleep(max(0.0, at - (time.monotonic() - begin)))
+        said = await asyncio.to_thread(fault)  # each fault on its own: they may overlap
+        log.append(f"{time.monotonic() - begin:5.1f}s {name}{': ' + said if said else ''}")
 
-    await asyncio.gather(injector(), *(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(inject(*f) for f in faults),
+                         *(worker() for _ in range(concurrency)))
+    log.sort(key=lambda line: float(line.split("s", 1)[0]))
     return log
 
 
@@ -545,6 +557,9 @@ class Report:
     ready_after: bool
     probe_ok: int
     scheduler_starts: int
+    run_id: str = ""
+    accepted: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -562,11 +577,12 @@ class Report:
             f"missing confirmation: {len(c.missing_outbox)}",
             f"emails: {c.emails} queued, not sent: {len(c.unsent)}, "
             f"never reached SMTP: {len(c.emails_missing)}, "
-            f"delivered twice: {len(c.emails_twice)}",
+            f"delivered twice: {len(c.emails_twice)} (needed a retry: {c.retried})",
             f"created without a success answer (fault window, not counted): {c.unconfirmed}",
             f"recovery: /readyz {'200' if self.ready_after else 'NOT ready'}, "
             f"submissions after the faults {self.probe_ok}/5 ok, "
             f"scheduler started {self.scheduler_starts}x",
+            "seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.timings.items()),
             "RESULT: " + ("OK" if self.ok else "FAILED"),
         ]
         for name in ("lost", "duplicates", "missing_event", "missing_outbox", "unsent",
@@ -585,7 +601,16 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
     if "pg-restart" in faults and not sqlalchemy_url(database).startswith("postgresql"):
         raise SystemExit("pg-restart needs a PostgreSQL database")
     run_id = "rel" + secrets.token_hex(4)
+    phase = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal phase
+        timings[name] = time.monotonic() - phase
+        phase = time.monotonic()
+
     facts = prepare(database, run_id)
+    lap("prepare")
     own_workdir = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="conectados-reliability-"))
     sink = MailSink(free_port())
@@ -596,6 +621,7 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
         stack.start()
         if not stack.wait_ready():
             raise SystemExit(f"the app did not become ready; see {workdir}")
+        lap("start")
         plan: list[tuple[float, str, object]] = []
         if "worker-kill" in faults:
             for at in (0.3, 0.6):
@@ -626,6 +652,7 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
                          lambda: f"cluster restarted in {restart_postgresql():.1f} s"))
         fault_log = asyncio.run(drive(stack.base_url, traffic, duration=duration,
                                       concurrency=concurrency, faults=plan))
+        lap("load")
         ready_after = stack.wait_ready(timeout=60)
         probe_ok = asyncio.run(probe(stack.base_url, traffic))
         if not sink.running:
@@ -635,11 +662,14 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
             time.sleep(1)
         time.sleep(1.5)  # a message being sent right now
         stack.stop()
+        lap("recover+drain")
         result = check(database, run_id, traffic.accepted, sink)
+        lap("check")
         return Report(database=re.sub(r"//[^@/]*@", "//", database), faults=faults,
                       duration=duration, check=result, counts=traffic.counts,
                       fault_log=fault_log, ready_after=ready_after, probe_ok=probe_ok,
-                      scheduler_starts=stack.scheduler_starts)
+                      scheduler_starts=stack.scheduler_starts, run_id=run_id,
+                      accepted=dict(traffic.accepted), timings=timings)
     finally:
         stack.stop()
         sink.stop()
