@@ -294,6 +294,9 @@ class Stack:
     gunicorn: subprocess.Popen | None = None
     scheduler: subprocess.Popen | None = None
     scheduler_starts: int = 0
+    scheduler_exits: list[int] = field(default_factory=list)  # exit codes seen
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _scheduler_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def base_url(self) -> str:
@@ -335,6 +338,20 @@ class Stack:
             cwd=ROOT, env=self.secret_env, stdout=self._log("gunicorn.log"),
             stderr=subprocess.STDOUT)
         self.start_scheduler()
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _supervise(self) -> None:
+        """Restart the scheduler 1 s after it ends, as ``Restart=always`` does."""
+        while not self._stopping.wait(0.5):
+            with self._scheduler_lock:
+                if self.scheduler is None or self.scheduler.poll() is None:
+                    continue
+                self.scheduler_exits.append(self.scheduler.returncode)
+                self.scheduler = None
+            time.sleep(1.0)
+            with self._scheduler_lock:
+                if not self._stopping.is_set():
+                    self.start_scheduler()
 
     def start_scheduler(self) -> None:
         self.scheduler_starts += 1
@@ -345,9 +362,11 @@ class Stack:
             stderr=subprocess.STDOUT)
 
     def kill_scheduler(self) -> None:
-        if self.scheduler is not None and self.scheduler.poll() is None:
-            self.scheduler.send_signal(signal.SIGKILL)
-            self.scheduler.wait()
+        """SIGKILL the scheduler; the supervisor starts a new one 1 s later."""
+        with self._scheduler_lock:
+            if self.scheduler is not None and self.scheduler.poll() is None:
+                self.scheduler.send_signal(signal.SIGKILL)
+                self.scheduler.wait()
 
     def worker_pids(self) -> list[int]:
         if self.gunicorn is None:
@@ -381,6 +400,9 @@ class Stack:
         return False
 
     def stop(self) -> None:
+        self._stopping.set()
+        with self._scheduler_lock:
+            pass  # a restart in progress has finished
         for process in (self.scheduler, self.gunicorn):
             if process is not None and process.poll() is None:
                 process.terminate()
@@ -557,6 +579,7 @@ class Report:
     ready_after: bool
     probe_ok: int
     scheduler_starts: int
+    scheduler_exits: list[int] = field(default_factory=list)
     run_id: str = ""
     accepted: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -581,7 +604,8 @@ class Report:
             f"created without a success answer (fault window, not counted): {c.unconfirmed}",
             f"recovery: /readyz {'200' if self.ready_after else 'NOT ready'}, "
             f"submissions after the faults {self.probe_ok}/5 ok, "
-            f"scheduler started {self.scheduler_starts}x",
+            f"scheduler started {self.scheduler_starts}x "
+            f"(exit codes seen: {self.scheduler_exits or 'none'})",
             "seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.timings.items()),
             "RESULT: " + ("OK" if self.ok else "FAILED"),
         ]
@@ -634,17 +658,18 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
             if fault not in faults:
                 continue
 
-            def kill_and_restart(stage=stage) -> str:
-                sink.arm(stage)  # strike while a message is being delivered
-                busy = sink.armed_hit.wait(timeout=20)
-                stack.kill_scheduler()
-                sink.arm("")
-                time.sleep(1.0)
-                stack.start_scheduler()
+            one_at_a_time = threading.Lock()
+
+            def kill_and_restart(stage=stage, lock=one_at_a_time) -> str:
+                with lock:  # the next kill waits for a delivery by the new scheduler
+                    sink.arm(stage)  # strike while a message is being delivered
+                    busy = sink.armed_hit.wait(timeout=30)
+                    stack.kill_scheduler()
+                    sink.arm("")
                 where = {"rcpt": "in mid-SMTP conversation",
                          "accepted": "just after SMTP accepted a message"}[stage]
                 return (f"SIGKILL scheduler {where if busy else '(no delivery seen)'}, "
-                        "restarted 1 s later")
+                        "restarted by the supervisor 1 s later")
             for at in (0.25, 0.45, 0.65):
                 plan.append((duration * at, fault, kill_and_restart))
         if "pg-restart" in faults:
@@ -668,7 +693,8 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
         return Report(database=re.sub(r"//[^@/]*@", "//", database), faults=faults,
                       duration=duration, check=result, counts=traffic.counts,
                       fault_log=fault_log, ready_after=ready_after, probe_ok=probe_ok,
-                      scheduler_starts=stack.scheduler_starts, run_id=run_id,
+                      scheduler_starts=stack.scheduler_starts,
+                      scheduler_exits=list(stack.scheduler_exits), run_id=run_id,
                       accepted=dict(traffic.accepted), timings=timings)
     finally:
         stack.stop()

@@ -17,7 +17,7 @@ from app.notifications.outbox import (
     safe_subject,
 )
 from app.tickets.contact import ResidentContact
-from tests.conftest import free_port, serving_smtp
+from tests.conftest import SmtpSink, free_port, serving_smtp
 from tests.factories import make_ticket
 
 
@@ -88,6 +88,54 @@ def test_message_is_marked_failed_after_the_last_attempt(session, app):
     session.refresh(message)
     assert message.status is OutboxStatus.FAILED and message.attempts == 2
     assert message.last_error
+
+
+class DatabaseOutageOnAccept(SmtpSink):
+    """Takes each message, and at that moment makes the deliverer's commit fail:
+    PostgreSQL: its backend is terminated; SQLite: another writer holds the
+    database for 1.5 s (the deliverer's busy timeout is 50 ms)."""
+
+    def __init__(self, app, backend_pid: int | None) -> None:
+        super().__init__()
+        self.app, self.backend_pid = app, backend_pid
+
+    async def handle_DATA(self, server, session, envelope):
+        from app.extensions import db
+
+        with self.app.app_context():
+            if self.backend_pid is not None:
+                with db.engine.connect() as other:
+                    other.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                                  {"pid": self.backend_pid})
+            else:
+                import sqlite3
+                import threading
+
+                holder = sqlite3.connect(db.engine.url.database, check_same_thread=False)
+                holder.execute("BEGIN EXCLUSIVE")
+                threading.Timer(1.5, lambda: (holder.rollback(), holder.close())).start()
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_message_accepted_by_smtp_while_the_database_fails_is_not_sent_twice(session, app):
+    message = _queued(session)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        pid = session.scalar(sa.text("SELECT pg_backend_pid()"))
+    else:
+        pid = None
+        session.execute(sa.text("PRAGMA busy_timeout=50"))
+    try:
+        with serving_smtp(app, DatabaseOutageOnAccept(app, pid)) as sink:
+            report = deliver_pending(session)
+            assert report.sent == 1 and len(sink.messages) == 1
+            session.expire_all()
+            assert session.get(OutboxMessage, message.id).status is OutboxStatus.SENT
+            # the next run finds nothing to send: the copy that would follow is avoided
+            assert deliver_pending(session).sent == 0 and len(sink.messages) == 1
+    finally:
+        if not postgres:
+            session.execute(sa.text("PRAGMA busy_timeout=5000"))
 
 
 def test_backoff_doubles_and_is_capped():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -182,11 +183,52 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
         try:
             _deliver_one(message, now=now, max_attempts=max_attempts, backoff=backoff,
                          report=report)
-            session.commit()
         except Exception:
             session.rollback()
             raise
+        sent = message.status is OutboxStatus.SENT
+        values = {"status": message.status, "attempts": message.attempts,
+                  "sent_at": message.sent_at, "last_error": message.last_error}
+        message_pk = message.id
+        try:
+            session.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            session.rollback()
+            if not sent:
+                raise  # nothing went out: the message is still pending, as before
+            _save_sent_mark(session, message_pk, values,
+                            patience=config.get("OUTBOX_SENT_MARK_PATIENCE_SECONDS", 300))
     return report
+
+
+def _save_sent_mark(session: Session, message_pk: int, values: dict, *,
+                    patience: float) -> None:
+    """The SMTP server took the message but its commit failed (database gone).
+
+    Forgetting that would send the message again once the database is back;
+    so keep trying to record it, once a second, for up to ``patience``
+    seconds (a database restart takes a few). Only if the database stays
+    away longer does the message remain ``pending`` and go out a second time,
+    with the same Message-ID.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        time.sleep(1)
+        try:
+            session.execute(sa.update(OutboxMessage)
+                            .where(OutboxMessage.id == message_pk).values(**values)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            session.rollback()
+            if time.monotonic() >= deadline:
+                log.error("outbox message %s was sent but cannot be marked sent (%s): it "
+                          "will be sent again", message_pk, type(exc).__name__)
+                raise
+            continue
+        log.warning("outbox message %s: sent while the database was unreachable; its sent "
+                    "mark is saved now", message_pk)
+        return
 
 
 def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
