@@ -22,7 +22,8 @@ from bench import reliability
 
 
 def test_no_accepted_request_or_email_is_lost_when_a_worker_dies_and_smtp_is_down(
-        database_url, tmp_path):
+        app, database_url, tmp_path):
+    # ``app``: the suite's database, emptied after this test like after any other.
     report = reliability.run(database_url, faults=["worker-kill", "smtp-down"],
                              duration=6, concurrency=4, workdir=tmp_path)
 
