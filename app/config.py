@@ -99,6 +99,11 @@ def load_config(instance_path: Path) -> dict:
         "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 8),
         "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
         "OUTBOX_INTERVAL_SECONDS": _env_int("OUTBOX_INTERVAL_SECONDS", 15),
+        # First retry delay after a failed send; it doubles each time (at most 6 h).
+        "OUTBOX_BACKOFF_SECONDS": _env_int("OUTBOX_BACKOFF_SECONDS", 60),
+        # How long delivery keeps trying to record "sent" when the database went
+        # away right after the SMTP server took a message (else: sent again).
+        "OUTBOX_SENT_MARK_PATIENCE_SECONDS": _env_int("OUTBOX_SENT_MARK_PATIENCE_SECONDS", 300),
         "QUEUE_PAGE_SIZE": _env_int("QUEUE_PAGE_SIZE", 25),
         # Scheduler process and staff notifications (app/scheduler.py, notifications.staff).
         "SCHEDULER_LOCK_RETRY_SECONDS": _env_int("SCHEDULER_LOCK_RETRY_SECONDS", 5),

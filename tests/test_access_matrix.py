@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -215,6 +214,8 @@ ROUTES: dict[str, Route] = {
     "attachments.staff_file": Route(T + "/adjuntos/{internal_file}", GET, staff_ticket),
     "merging.merge_into": Route(T + "/unir", POST, staff_ticket, csrf=True),
     "counter.register": Route("/gestion/registrar", GET_POST, staff, csrf=True),
+    "counter.lookup": Route("/gestion/registrar/buscar", POST, staff, csrf=True,
+                            data={"buscar": "rosa.vecina@example.cl"}),
     "counter.handover": Route("/gestion/registrar/{ticket}/comprobante", GET, creator_only),
     "notifications.preferences": Route("/gestion/avisos/", GET_POST, staff, csrf=True),
     # staff: surveys
@@ -570,7 +571,10 @@ def test_agent_of_another_department_never_learns_of_the_request(app, world):
         assert client.get(path).status_code == 404, path
     queue = client.get("/gestion/?estado=todas").get_data(as_text=True)
     assert number not in queue
-    lookup = client.get("/gestion/registrar?buscar=" + quote(RESIDENT_EMAIL))
+    token = csrf_token_from(client.get("/gestion/registrar").get_data(as_text=True))
+    lookup = client.post("/gestion/registrar/buscar",
+                         data={"csrf_token": token, "buscar": RESIDENT_EMAIL})
+    assert lookup.status_code == 200
     assert number not in lookup.get_data(as_text=True)
     assert client.get("/gestion/encuestas/satisfaccion.csv").status_code == 403  # exports
 

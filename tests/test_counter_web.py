@@ -51,6 +51,13 @@ def office(database):
                 "in_aseo": in_aseo.public_number, "in_obras": in_obras.public_number}
 
 
+def lookup(client, query: str):
+    """Search earlier requests: a POST with the CSRF token, never a query string."""
+    html = client.get(URL).get_data(as_text=True)
+    return client.post(URL + "/buscar", data={"csrf_token": csrf_token_from(html),
+                                               "buscar": query})
+
+
 def form(client, **overrides) -> dict:
     html = client.get(URL).get_data(as_text=True)
     return {"csrf_token": csrf_token_from(html), "channel": "counter",
@@ -106,7 +113,7 @@ def test_handover_for_another_department_has_no_link_and_others_cannot_open_it(
                                    "(9) 8765-4321"])
 def test_lookup_finds_earlier_requests_only_in_visible_departments(client, office, query):
     login(client, office["agent"])
-    html = client.get(URL, query_string={"buscar": query}).get_data(as_text=True)
+    html = lookup(client, query).get_data(as_text=True)
     assert office["in_aseo"] in html
     assert office["in_obras"] not in html  # Obras is not the agent's department
     assert "Encontramos 1 solicitud" in text_of(html)
@@ -114,7 +121,7 @@ def test_lookup_finds_earlier_requests_only_in_visible_departments(client, offic
 
 def test_lookup_by_manager_sees_every_department(client, office):
     login(client, office["manager"])
-    html = client.get(URL, query_string={"buscar": "12.345.678-5"}).get_data(as_text=True)
+    html = lookup(client, "12.345.678-5").get_data(as_text=True)
     assert office["in_aseo"] in html and office["in_obras"] in html
 
 
@@ -126,14 +133,27 @@ def test_lookup_by_manager_sees_every_department(client, office):
 ])
 def test_lookup_bad_input_is_explained(client, office, query, message):
     login(client, office["agent"])
-    html = client.get(URL, query_string={"buscar": query}).get_data(as_text=True)
+    html = lookup(client, query).get_data(as_text=True)
     assert message in text_of(error_summary(html))
     assert f'value="{query}"' in html
 
 
+def test_lookup_keeps_personal_data_out_of_the_url(client, office):
+    login(client, office["agent"])
+    html = client.get(URL).get_data(as_text=True)
+    assert 'action="/gestion/registrar/buscar"' in html and 'method="post"' in html
+    assert "buscar=" not in html  # no link carries a searched value
+    assert client.post(URL + "/buscar", data={"buscar": "rosa@example.cl"}).status_code == 400
+    response = lookup(client, "rosa@example.cl")
+    assert response.status_code == 200 and office["in_aseo"] in response.get_data(as_text=True)
+    # a GET with the old query string searches nothing
+    old = client.get(URL, query_string={"buscar": "rosa@example.cl"}).get_data(as_text=True)
+    assert office["in_aseo"] not in old
+
+
 def test_lookup_with_no_match_says_so(client, office):
     login(client, office["agent"])
-    html = client.get(URL, query_string={"buscar": "nadie@example.cl"}).get_data(as_text=True)
+    html = lookup(client, "nadie@example.cl").get_data(as_text=True)
     assert "No encontramos solicitudes anteriores" in html
 
 

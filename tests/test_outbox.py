@@ -17,7 +17,7 @@ from app.notifications.outbox import (
     safe_subject,
 )
 from app.tickets.contact import ResidentContact
-from tests.conftest import free_port, serving_smtp
+from tests.conftest import SmtpSink, free_port, serving_smtp
 from tests.factories import make_ticket
 
 
@@ -90,9 +90,88 @@ def test_message_is_marked_failed_after_the_last_attempt(session, app):
     assert message.last_error
 
 
+class DatabaseOutageOnAccept(SmtpSink):
+    """Takes each message, and at that moment makes the deliverer's commit fail:
+    PostgreSQL: its backend is terminated; SQLite: another writer holds the
+    database for 1.5 s (the deliverer's busy timeout is 50 ms)."""
+
+    def __init__(self, app, backend_pid: int | None) -> None:
+        super().__init__()
+        self.app, self.backend_pid = app, backend_pid
+
+    async def handle_DATA(self, server, session, envelope):
+        from app.extensions import db
+
+        with self.app.app_context():
+            if self.backend_pid is not None:
+                with db.engine.connect() as other:
+                    other.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                                  {"pid": self.backend_pid})
+            else:
+                import sqlite3
+                import threading
+
+                holder = sqlite3.connect(db.engine.url.database, check_same_thread=False)
+                holder.execute("BEGIN EXCLUSIVE")
+                threading.Timer(1.5, lambda: (holder.rollback(), holder.close())).start()
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_message_accepted_by_smtp_while_the_database_fails_is_not_sent_twice(session, app):
+    message = _queued(session)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        pid = session.scalar(sa.text("SELECT pg_backend_pid()"))
+    else:
+        pid = None
+        session.execute(sa.text("PRAGMA busy_timeout=50"))
+    try:
+        with serving_smtp(app, DatabaseOutageOnAccept(app, pid)) as sink:
+            report = deliver_pending(session)
+            assert report.sent == 1 and len(sink.messages) == 1
+            session.expire_all()
+            assert session.get(OutboxMessage, message.id).status is OutboxStatus.SENT
+            # the next run finds nothing to send: the copy that would follow is avoided
+            assert deliver_pending(session).sent == 0 and len(sink.messages) == 1
+    finally:
+        if not postgres:
+            session.execute(sa.text("PRAGMA busy_timeout=5000"))
+
+
 def test_backoff_doubles_and_is_capped():
     assert [backoff_delay(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
     assert backoff_delay(50) == timedelta(hours=6)
+    assert backoff_delay(3, timedelta(seconds=1)) == timedelta(seconds=4)
+
+
+def test_first_retry_delay_comes_from_the_settings(session, app):
+    message = _queued(session)
+    app.config["OUTBOX_BACKOFF_SECONDS"], previous = 5, app.config["OUTBOX_BACKOFF_SECONDS"]
+    try:
+        moment = utcnow()
+        deliver_pending(session, now=moment)
+    finally:
+        app.config["OUTBOX_BACKOFF_SECONDS"] = previous
+    session.refresh(message)
+    assert message.next_attempt_at == moment + timedelta(seconds=5)
+
+
+def test_a_retried_message_keeps_its_message_id(session, smtp_server, app):
+    """A copy re-sent after a crash (SMTP accepted, "sent" not yet committed) is
+    recognisable: every attempt of one outbox message has the same Message-ID."""
+    message = _queued(session)
+    make_ticket(session, email="otra@example.cl")
+    session.commit()
+    deliver_pending(session)
+    first = {m["To"]: m["Message-ID"] for m in smtp_server.messages}
+    session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.PENDING))
+    session.commit()  # as if the process had died before committing the "sent" marks
+    deliver_pending(session)
+    again = {m["To"]: m["Message-ID"] for m in smtp_server.messages[2:]}
+    assert first == again
+    assert first["rosa@example.cl"] != first["otra@example.cl"]
+    stamp = f"{message.created_at:%Y%m%d%H%M%S%f}"
+    assert first["rosa@example.cl"] == f"<outbox.{message.id}.{stamp}@conectados.local>"
 
 
 def test_delivery_respects_the_batch_limit(session, smtp_server):

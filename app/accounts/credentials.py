@@ -26,7 +26,8 @@ from app.domain import ValidationFailed
 from app.extensions import db
 
 APP_KEY_PREFIX = "cak_"
-STAFF_TOKEN_PREFIX = "cst_"
+# B105 (bandit): a public prefix, not a secret
+STAFF_TOKEN_PREFIX = "cst_"  # nosec B105
 NAME_MAX = 120
 LAST_USED_PRECISION = timedelta(minutes=5)
 

@@ -77,7 +77,8 @@ def _build_sample(session: Session) -> set[int]:
 
     def staff(role: Role, name: str, email: str):
         user = create_user(session, email=f"{email}.{unique}@{SAMPLE_DOMAIN}", name=name,
-                           password="ejemplo-no-se-guarda", role=role,
+                           # B106 (bandit): a sample account, rolled back with the preview
+                           password="ejemplo-no-se-guarda", role=role,  # nosec B106
                            departments=[department])
         user.created_at = earlier
         return user

@@ -144,7 +144,8 @@ class BusinessCalendar:
         else:
             raise ValueError("calendar has no business day in ten years")
         span = self.office_span(day)
-        assert span is not None
+        if span is None:  # is_business_day() promised office hours on that day
+            raise RuntimeError(f"business day {day} has no office span")
         return span[1].astimezone(UTC)
 
     # -- measuring --------------------------------------------------------------

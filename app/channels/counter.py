@@ -68,21 +68,30 @@ def _lookup(lookup_form: LookupForm):
     return found
 
 
-@bp.route("", methods=["GET", "POST"])
-def register():
-    """The «Registrar solicitud» form, with the search of earlier requests above it."""
-    lookup_form = LookupForm(request.args)
-    earlier = _lookup(lookup_form) if request.method == "GET" else None
-    categories = _active_categories()
-    raw = request.form.get("category", "") if request.method == "POST" else ""
-    chosen = next((c for c in categories if str(c.id) == raw), None)
-    form = submit_form_class(chosen, CounterRequestForm)()
+def _request_form(categories: list[Category], chosen: Category | None, **kwargs):
+    form = submit_form_class(chosen, CounterRequestForm)(**kwargs)
     form.category.choices = [("", _("Elige una opción"))] + [
         (c.id, f"{c.name} ({c.department.name})") for c in categories]
     form.macrosector.choices = [("", _("No sabe / no indica"))] + [
         (m.id, m.name) for m in db.session.scalars(
             sa.select(Macrosector).order_by(Macrosector.name))]
     form.attachments.description = limits_hint()
+    return form
+
+
+def _context(categories: list[Category], chosen: Category | None, lookup_form: LookupForm,
+             earlier) -> dict:
+    return {"lookup_form": lookup_form, "earlier": earlier, "category": chosen,
+            "any_attributes": any(c.attributes for c in categories)}
+
+
+@bp.route("", methods=["GET", "POST"])
+def register():
+    """The «Registrar solicitud» form, with the search of earlier requests above it."""
+    categories = _active_categories()
+    raw = request.form.get("category", "") if request.method == "POST" else ""
+    chosen = next((c for c in categories if str(c.id) == raw), None)
+    form = _request_form(categories, chosen)
     if request.method == "GET" and (from_id := request.args.get("contacto", type=int)):
         _prefill_contact(form, from_id)
     shown = str(chosen.id) if chosen else ""
@@ -90,8 +99,7 @@ def register():
                and form.shown_category.data != shown)
     form.shown_category.data = shown
     chose_files = any(f.filename for f in request.files.getlist("attachments"))
-    context = {"lookup_form": lookup_form, "earlier": earlier, "category": chosen,
-               "any_attributes": any(c.attributes for c in categories)}
+    context = _context(categories, chosen, LookupForm(formdata=None), None)
 
     if refresh:
         if chose_files:
@@ -102,6 +110,19 @@ def register():
         if ticket is not None:
             return redirect(url_for(".handover", ticket_id=ticket.id))
     status = 422 if request.method == "POST" else 200
+    return render_template("counter/register.html", form=form, **context), status
+
+
+@bp.post("/buscar")
+def lookup():
+    """Search earlier requests by email, phone or RUT: a POST (with CSRF), so the
+    resident's personal data never lands in a URL, a proxy log or the history."""
+    categories = _active_categories()
+    lookup_form = LookupForm()
+    earlier = _lookup(lookup_form) if lookup_form.validate_on_submit() else None
+    form = _request_form(categories, None, formdata=None)
+    context = _context(categories, None, lookup_form, earlier)
+    status = 422 if lookup_form.errors else 200
     return render_template("counter/register.html", form=form, **context), status
 
 

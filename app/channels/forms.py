@@ -74,8 +74,7 @@ class CounterRequestForm(SubmitRequestForm):
 
 
 class LookupForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET search that changes nothing
+    """Posted (with CSRF), never a GET: the value is personal data (email, RUT)."""
 
     buscar = StringField(_l("Correo, teléfono o RUT del vecino/a"),
                          description=_l("Por ejemplo: vecina@correo.cl, +56 9 1234 5678 "

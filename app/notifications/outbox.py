@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -132,9 +134,22 @@ class DeliveryReport:
     failed: int = 0
 
 
-def backoff_delay(attempts: int) -> timedelta:
-    """Delay before the next try after ``attempts`` failures: 1, 2, 4... min, capped."""
-    return min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
+def backoff_delay(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
+    """Delay before the next try after ``attempts`` failures: 1, 2, 4... ``base``, capped."""
+    return min(base * (2 ** min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
+
+
+def message_id(message: OutboxMessage, sender: str) -> str:
+    """The ``Message-ID`` of ``message``: the same on every attempt.
+
+    SMTP has no exactly-once: if the process dies after the server accepted a
+    message but before its ``sent`` mark is committed, the next run sends it
+    again. That copy then carries the same Message-ID, so mail systems that
+    deduplicate by it (and the reliability benchmark) can tell it is one message.
+    """
+    domain = parseaddr(sender or "")[1].rpartition("@")[2] or "conectados.local"
+    stamp = message.created_at.strftime("%Y%m%d%H%M%S%f") if message.created_at else "0"
+    return f"<outbox.{message.id}.{stamp}@{domain}>"
 
 
 def deliver_pending(session: Session, *, now: datetime | None = None,
@@ -149,6 +164,7 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
     now = now or utcnow()
     limit = limit or config["OUTBOX_BATCH_SIZE"]
     max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
+    backoff = timedelta(seconds=config.get("OUTBOX_BACKOFF_SECONDS", 60))
     report = DeliveryReport()
 
     query = (
@@ -165,25 +181,69 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
         if message is None:
             break
         try:
-            _deliver_one(message, now=now, max_attempts=max_attempts, report=report)
-            session.commit()
+            _deliver_one(message, now=now, max_attempts=max_attempts, backoff=backoff,
+                         report=report)
         except Exception:
             session.rollback()
             raise
+        sent = message.status is OutboxStatus.SENT
+        values = {"status": message.status, "attempts": message.attempts,
+                  "sent_at": message.sent_at, "last_error": message.last_error}
+        message_pk = message.id
+        try:
+            session.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            session.rollback()
+            if not sent:
+                raise  # nothing went out: the message is still pending, as before
+            _save_sent_mark(session, message_pk, values,
+                            patience=config.get("OUTBOX_SENT_MARK_PATIENCE_SECONDS", 300))
     return report
 
 
+def _save_sent_mark(session: Session, message_pk: int, values: dict, *,
+                    patience: float) -> None:
+    """The SMTP server took the message but its commit failed (database gone).
+
+    Forgetting that would send the message again once the database is back;
+    so keep trying to record it, once a second, for up to ``patience``
+    seconds (a database restart takes a few). Only if the database stays
+    away longer does the message remain ``pending`` and go out a second time,
+    with the same Message-ID.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        time.sleep(1)
+        try:
+            session.execute(sa.update(OutboxMessage)
+                            .where(OutboxMessage.id == message_pk).values(**values)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            session.rollback()
+            if time.monotonic() >= deadline:
+                log.error("outbox message %s was sent but cannot be marked sent (%s): it "
+                          "will be sent again", message_pk, type(exc).__name__)
+                raise
+            continue
+        log.warning("outbox message %s: sent while the database was unreachable; its sent "
+                    "mark is saved now", message_pk)
+        return
+
+
 def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
-                 report: DeliveryReport) -> None:
+                 backoff: timedelta, report: DeliveryReport) -> None:
     message.attempts += 1
+    email = Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.body_text,
+        html=message.body_html,  # multipart/alternative when there is one
+        extra_headers=message.headers or None,
+    )
+    email.msgId = message_id(message, email.sender or "")
     try:
-        mail.send(Message(
-            subject=message.subject,
-            recipients=[message.recipient],
-            body=message.body_text,
-            html=message.body_html,  # multipart/alternative when there is one
-            extra_headers=message.headers or None,
-        ))
+        mail.send(email)
     except Exception as exc:  # any SMTP or socket failure is recorded, not raised
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if message.attempts >= max_attempts:
@@ -192,7 +252,7 @@ def _deliver_one(message: OutboxMessage, *, now: datetime, max_attempts: int,
             log.warning("outbox message %s failed for good: %s", message.id,
                         scrub(message.last_error))  # SMTP errors may name the address
         else:
-            message.next_attempt_at = now + backoff_delay(message.attempts)
+            message.next_attempt_at = now + backoff_delay(message.attempts, backoff)
             report.retrying += 1
             log.info("outbox message %s will be retried: %s", message.id,
                      scrub(message.last_error))

@@ -26,7 +26,8 @@ from app.tickets import intake, lifecycle, timeline
 from app.tickets.contact import ResidentContact
 from app.tickets.models import Channel, Status, Ticket
 
-DEMO_PASSWORD = "conectados-demo"
+# B105 (bandit): the documented demo login (seed only)
+DEMO_PASSWORD = "conectados-demo"  # nosec B105
 
 MACROSECTORS = ["La Faena", "Lo Hermida", "Peñalolén Alto", "Peñalolén Nuevo", "San Luis"]
 
@@ -231,7 +232,8 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
     """
     if session.scalar(sa.select(sa.func.count()).select_from(Department)):
         return SeedSummary(already_seeded=True)
-    rng = random.Random(seed)
+    # B311 (bandit): reproducible demo data, not security
+    rng = random.Random(seed)  # nosec B311
     summary = SeedSummary()
 
     for name in MACROSECTORS:

@@ -154,7 +154,8 @@ def ingest_message(session: Session, raw: bytes, *, settings: IntakeSettings,
                           attachment_count=0)
     ticket: Ticket | None = None
     if parsed is None:
-        assert error is not None
+        if error is None:
+            raise RuntimeError("parse_message returned neither a message nor an error")
         record.sender, record.subject = error.sender, error.subject
         record.status, record.reason = InboundStatus.MALFORMED, error.reason
     else:
@@ -178,7 +179,8 @@ def _act(session: Session, parsed: ParsedEmail, record: InboundEmail, *,
         record.reason = _("Correo automático (%(why)s): no crea solicitud ni recibe respuesta.",
                           why=parsed.kind_reason)
         return None
-    assert parsed.sender is not None  # the parser guarantees it for personal mail
+    if parsed.sender is None:  # the parser guarantees a sender for personal mail
+        raise RuntimeError("personal mail parsed without a sender")
     if parsed.sender in settings.own_addresses:
         record.status = InboundStatus.IGNORED
         record.reason = _("Enviado por la propia plataforma: no se responde (evita bucles).")
