@@ -469,8 +469,16 @@ class _Writer:
     def _insert(self, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:
             return
-        # SQLite stores naive UTC text; convert like UTCDateTime does.
-        prepared = [tuple(_sqlite_value(v) for v in row) for row in rows]
+        # SQLite stores naive UTC text; convert like UTCDateTime does, only the
+        # instants (every "..._at" column).
+        instants = [i for i, name in enumerate(columns) if name.endswith("_at")]
+        prepared = []
+        for row in rows:
+            values = list(row)
+            for i in instants:
+                if values[i] is not None:
+                    values[i] = _sqlite_value(values[i])
+            prepared.append(tuple(values))
         self.connection.exec_driver_sql(
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})", prepared)
@@ -500,9 +508,7 @@ class _Writer:
 def _sqlite_value(value):
     """Naive UTC text, exactly as SQLAlchemy's SQLite DateTime stores it (UTCDateTime)."""
     if isinstance(value, datetime):
-        v = value.astimezone(UTC)
-        return (f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:"
-                f"{v.second:02d}.{v.microsecond:06d}")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
 
 
