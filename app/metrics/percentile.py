@@ -43,15 +43,17 @@ class percentile_cont(FunctionElement):  # noqa: N801 - reads like the SQL funct
         if not 0.0 <= fraction <= 1.0:
             raise ValueError("percentile fraction must be between 0 and 1")
         # The fraction is a validated float rendered inline: PostgreSQL wants a
-        # constant there, and it keeps the statement cacheable.
-        super().__init__(sa.cast(column, sa.Float), sa.literal_column(repr(fraction)))
+        # constant there, and it keeps the statement cacheable. The column is cast
+        # to a float on PostgreSQL only: SQLite's group_concat writes integers
+        # much faster than reals, and the SQLite function reads both.
+        super().__init__(column, sa.literal_column(repr(fraction)))
 
 
 @compiles(percentile_cont, "postgresql")
 def _percentile_cont_postgresql(element, compiler, **kw):
     column, fraction = element.clauses
     return (f"percentile_cont({compiler.process(fraction, **kw)}) "
-            f"WITHIN GROUP (ORDER BY {compiler.process(column, **kw)})")
+            f"WITHIN GROUP (ORDER BY CAST({compiler.process(column, **kw)} AS FLOAT))")
 
 
 @compiles(percentile_cont, "sqlite")

@@ -37,7 +37,8 @@ def upgrade():
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
         batch_op.create_index('ix_tickets_clock_kind_created', ['clock_kind', 'created_at'],
                               unique=False)
-        batch_op.create_index('ix_tickets_open_created', ['created_at', 'id'], unique=False,
+        batch_op.create_index('ix_tickets_open_created', ['created_at', 'id', 'status'],
+                              unique=False,
                               postgresql_where=sa.text(OPEN_STATUS_SQL),
                               sqlite_where=sa.text(OPEN_STATUS_SQL))
 
