@@ -10,10 +10,11 @@ it refuses to run where real (non-synthetic) requests exist unless forced.
 Speed on PostgreSQL (a million requests in about a minute and a half on two
 cores): a writer thread streams each batch with COPY while the next one is
 generated, so Python and the server work at the same time; foreign-key
-triggers are skipped for this transaction only (``SET LOCAL
-session_replication_role``, when the role may), since every id written comes
-from the database or from this generator; ``ANALYZE`` runs at the end. All of
-it happens in the caller's one transaction: a failure leaves nothing behind.
+triggers are skipped during the load only (``SET LOCAL
+session_replication_role``, when the role may, restored right after), since
+every id written comes from the database or from this generator; ``ANALYZE``
+runs at the end. All of it happens in the caller's one transaction: a failure
+leaves nothing behind.
 
 What it writes, per request: the ticket (public number per year, random
 tracking code, seasonal creation time, channel mix, status by age, response,
@@ -420,13 +421,17 @@ class _Writer:
         self.thread: threading.Thread | None = None
         if self.postgres:
             self.raw = self.connection.connection.driver_connection
+            self.replication_role: str | None = None
             with self.raw.cursor() as cursor:
-                cursor.execute("SELECT current_setting('is_superuser')")
-                if cursor.fetchone()[0] == "on":
-                    # Foreign-key triggers off for this transaction only (LOCAL: back to
-                    # normal at commit or rollback). Every id written is taken from the
-                    # database or handed out by this generator.
+                cursor.execute("SELECT current_setting('is_superuser'), "
+                               "current_setting('session_replication_role')")
+                superuser, role = cursor.fetchone()
+                if superuser == "on":
+                    # Foreign-key triggers off during the load only (LOCAL: a failure
+                    # rolls it back with the rows; ``close`` puts it back). Every id
+                    # written is taken from the database or handed out here.
                     cursor.execute("SET LOCAL session_replication_role = replica")
+                    self.replication_role = role
             self.batches: queue.Queue = queue.Queue(maxsize=2)
             self.thread = threading.Thread(target=self._run, name="synthetic-copy",
                                            daemon=True)
@@ -494,6 +499,10 @@ class _Writer:
             self.thread.join()
             self.thread = None
             self._raise()
+            if self.replication_role is not None:  # foreign-key triggers back on
+                with self.raw.cursor() as cursor:
+                    cursor.execute("SELECT set_config('session_replication_role', %s, true)",
+                                   (self.replication_role,))
 
     def finish(self) -> None:
         if self.postgres:  # explicit ids were written: move the id sequences past them
