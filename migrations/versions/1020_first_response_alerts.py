@@ -1,0 +1,37 @@
+"""first-response deadline alerts: tickets.first_response_warn_at, _warned_at, _breached_at
+
+Requests already open get no warning instant (their first-response warning
+is skipped); a breach of their first-response due date is still alerted.
+
+Revision ID: 1020_first_response_alerts
+Revises: 0920_security
+Create Date: 2026-12-01 15:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.database
+
+
+# revision identifiers, used by Alembic.
+revision = '1020_first_response_alerts'
+down_revision = '0920_security'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_response_warn_at', app.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('first_response_warned_at', app.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('first_response_breached_at', app.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f('ix_tickets_first_response_warn_at'), ['first_response_warn_at'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tickets_first_response_warn_at'))
+        batch_op.drop_column('first_response_breached_at')
+        batch_op.drop_column('first_response_warned_at')
+        batch_op.drop_column('first_response_warn_at')
