@@ -97,9 +97,11 @@ def _context():
     min_n = current_app.config["DASHBOARD_MIN_N"]
     link = _queue_link(f)
 
+    breakdown = form.desglose.data if form.desglose.data in tables.BREAKDOWNS else "canal"
+
     def build(key: str) -> tables.Table:
         return tables.build(db.session, key, f, calendar=calendar, now=now, min_n=min_n,
-                            link=link)
+                            link=link, breakdown=breakdown)
 
     return form, f, build
 
