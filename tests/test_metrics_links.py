@@ -21,6 +21,8 @@ Data set (days before now; "due" is the resolution due date):
 | 13 | Aseo  | ley    | 35      | received    |               | 1    | late      |
 | 14 | Obras | service| 2       | received    |               | +4   | open, ok  |
 | 15 | Obras | service| 6 phone | resolved    | resolved 1    | +1   | on time   |
+
+Surveys after resolution: sent for 1, 2 and 15; answered for 1.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pytest
 from app.accounts.models import Role
 from app.catalog.sla import PolicyKind
 from app.database import utcnow
+from app.surveys.models import ResolutionSurvey
 from app.tickets.models import Channel, Status
 from tests.factories import make_category, make_department, make_ticket, make_user
 from tests.test_metrics_web import URL, login
@@ -82,6 +85,11 @@ def dataset(database):
                                  else PolicyKind.SERVICE.value)
             for column, days in times.items():
                 setattr(ticket, column, ago(days))
+            if number in (1, 2, 15):
+                session.add(ResolutionSurvey(
+                    ticket=ticket, invited_at=ago(1), expires_at=now + timedelta(days=20),
+                    responded_at=ago(0) if number == 1 else None,
+                    rating=4 if number == 1 else None))
         users = {"manager": make_user(session, Role.MANAGER).email,
                  "obras": make_user(session, Role.SUPERVISOR, [obras]).email}
         session.commit()
@@ -158,6 +166,9 @@ def test_deadline_figures_are_hand_checked_and_linked(client, dataset, roomy):
     assert [(h, [c[1] for c in cells][1:3], all(c[0] for c in cells[1:3]))
             for h, cells in ranking] == [("Obras", ["2", "1"], True),
                                          ("Aseo", ["11", "5"], True)]
+    survey = figures(page, "satisfaccion")
+    assert survey["Encuestas enviadas"] == ("3", True)
+    assert survey["Encuestas respondidas"] == ("1", True)
     assert figures(page, "evolucion", -1)["Total"] == ("13", True)
     assert figures(page, "volumen-canal", -1)["Total"] == ("13", True)
     assert assert_every_link_matches(client, page) >= 40

@@ -126,16 +126,16 @@ def stacked_columns(chart_id: str, title: str, description: str, periods: list[s
     return Markup("".join(parts))
 
 
-def _nice_top(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2, 2.5, 5 × 10^n; at least 4)."""
-    if value <= 4:
-        return 4
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
-        if factor * magnitude >= value:
-            return factor * magnitude
-    return 10 * magnitude
+def _nice_top(value: float) -> int:
+    """An axis maximum at or above ``value`` whose quarters are round whole numbers
+    (1 to 10 × 10^n each), so the four gridlines read e.g. 0, 5, 10, 15, 20."""
+    quarter = max(value, 4) / 4
+    magnitude = 10 ** (len(str(int(quarter))) - 1)
+    for factor in (1, 2, 3, 4, 5, 6, 8, 10):
+        if factor * magnitude >= quarter:
+            return int(factor * magnitude * 4)
+    return int(10 * magnitude * 4)
 
 
 def _int_text(value: float) -> str:
-    return f"{value:,.0f}".replace(",", ".") if value == int(value) else f"{value:.1f}"
+    return f"{value:,.0f}".replace(",", ".")

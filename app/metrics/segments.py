@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.sla import PolicyKind
+from app.surveys.models import ResolutionSurvey
 from app.tickets.models import OPEN_STATUSES, Status, Ticket
 
 Condition = Callable[[datetime], sa.ColumnElement[bool]]
@@ -49,6 +50,12 @@ def _legal():
 def _legal_late(now: datetime):
     due = Ticket.resolution_due_at
     return sa.or_(sa.and_(_finished(), _finished_at() > due), sa.and_(_is_open(), due <= now))
+
+
+def _surveyed(*conditions):
+    # One survey per request at most (unique ticket_id), so EXISTS counts like the
+    # survey totals do.
+    return sa.exists().where(ResolutionSurvey.ticket_id == Ticket.id, *conditions)
 
 
 def _extended():
@@ -82,6 +89,9 @@ SEGMENTS: dict[str, tuple[object, Condition]] = {
                               lambda now: Ticket.first_response_at.is_not(None)),
     "con-resolucion": (_l("Con fecha de resolución"),
                        lambda now: Ticket.resolved_at.is_not(None)),
+    "encuesta-enviada": (_l("Con encuesta enviada"), lambda now: _surveyed()),
+    "encuesta-respondida": (_l("Con encuesta respondida"), lambda now: _surveyed(
+        ResolutionSurvey.responded_at.is_not(None))),
 }
 
 

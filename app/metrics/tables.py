@@ -208,7 +208,8 @@ def evolution_table(session: Session, f: MetricsFilter, breakdown: str, link: Li
         _("Columnas apiladas por %(what)s, una por %(grain)s; el mayor total es %(peak)s. "
           "Los valores exactos están en la tabla.", what=series_header,
           grain=_("semana") if by_week else _("mes"), peak=format_decimal(peak, "#,##0")),
-        [span_label(first, last, grain) for first, last in spans],
+        [f"{first.day} {MONTH_NAMES[first.month - 1]}" if by_week else month_label(first)
+         for first, _last in spans],
         [(labels[k], [counts[k].get(i, 0) for i in range(len(spans))]) for k in keys],
         other_label=_("Otros"))
     return table
@@ -301,10 +302,13 @@ def legal_table(session: Session, f: MetricsFilter, now: datetime, link: Link) -
     return table
 
 
-def satisfaction_table(session: Session, f: MetricsFilter) -> Table:
+def satisfaction_table(session: Session, f: MetricsFilter, link: Link) -> Table:
     s = queries.satisfaction(session, f)
-    body = [[label(_("Encuestas enviadas")), number(s.invited)],
-            [label(_("Encuestas respondidas")), number(s.answered)],
+    body = [[label(_("Encuestas enviadas")),
+             number(s.invited, link(_segment(f, "encuesta-enviada")) if s.invited else None)],
+            [label(_("Encuestas respondidas")),
+             number(s.answered, link(_segment(f, "encuesta-respondida"))
+                    if s.answered else None)],
             [label(_("Tasa de respuesta")), percent_cell(s.response_rate)],
             [label(_("Satisfacción promedio (1 a 5)")),
              Cell(None if s.average_rating is None else round(s.average_rating, 2),
@@ -357,7 +361,7 @@ def build(session: Session, key: str, f: MetricsFilter, *, calendar: BusinessCal
         "tiempos": lambda: times_table(session, f, link),
         "cumplimiento": lambda: compliance_table(session, f, now, link),
         "ley-20285": lambda: legal_table(session, f, now, link),
-        "satisfaccion": lambda: satisfaction_table(session, f),
+        "satisfaccion": lambda: satisfaction_table(session, f, link),
         "ranking": lambda: ranking_table(session, f, min_n, link),
     }
     return builders[key]()
