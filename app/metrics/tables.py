@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.calendar import BusinessCalendar
 from app.metrics import charts, queries
 from app.metrics.filters import MetricsFilter
-from app.metrics.periods import month_starts, period_spans, time_grain
+from app.metrics.periods import WEEKLY_MAX_DAYS, month_starts, period_spans, time_grain
 from app.tickets.models import Channel
 
 Link = Callable[[dict], str | None]
@@ -201,7 +201,7 @@ def evolution_table(session: Session, f: MetricsFilter, breakdown: str, link: Li
                    _("Total")], body)
     table.notes.append(_("Por semana (de lunes a domingo) en periodos de hasta %(n)d días; "
                          "por mes en periodos más largos. La primera y la última pueden "
-                         "estar incompletas.", n=120))
+                         "estar incompletas.", n=WEEKLY_MAX_DAYS))
     peak = max((row[-1].value for row in body[:-1]), default=0)
     table.chart = charts.stacked_columns(
         table.key, caption,
