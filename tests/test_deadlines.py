@@ -15,12 +15,13 @@ import sqlalchemy as sa
 from app.accounts.models import Role
 from app.catalog.models import Department
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
-from app.deadlines.clock import ExtensionRefused, extend_legal_deadline
+from app.deadlines.clock import ExtensionRefused, extend_legal_deadline, reset_stale_alerts
 from app.deadlines.models import HolidayOverride, OverrideKind
 from app.deadlines.sweep import auto_close_resolved, sweep_deadlines
 from app.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.notifications.models import OutboxMessage
+from app.notifications.preferences import NewTicketMode, save_preference
 from app.tickets import lifecycle, timeline
 from app.tickets.models import ActorKind, EventKind, EventVisibility, Status, Ticket, TicketEvent
 from tests.factories import make_category, make_department, make_ticket, make_user
@@ -222,7 +223,9 @@ def _department_with_staff(session):
 
 def test_sweep_warns_once_at_the_threshold_and_breaches_once_at_the_due_date(session):
     department, _agent, _supervisor = _department_with_staff(session)
-    category = make_category(session, department, sla_policy=service_policy(session))
+    # No first-response target: only the resolution deadline is swept here.
+    category = make_category(session, department, sla_policy=service_policy(
+        session, first_response_target=None))
     ticket = make_ticket(session, category, now=local(2026, 11, 12, 15))
     session.commit()
 
@@ -310,6 +313,189 @@ def test_two_concurrent_sweeps_send_each_email_exactly_once(app, database):
         assert len(set(mails)) == 15  # one per request, none twice
         assert session.scalar(sa.select(sa.func.count()).select_from(Ticket)
                               .where(Ticket.breached_at.is_(None))) == 0
+        # The default policy's first-response deadline (16 office hours) too.
+        first = subjects(session, "Plazo de primera respuesta vencido")
+        assert len(first) == 15 and len(set(first)) == 15
+        assert session.scalar(sa.select(sa.func.count()).select_from(Ticket)
+                              .where(Ticket.first_response_breached_at.is_(None))) == 0
+
+
+# --- the first-response deadline -----------------------------------------------------
+
+def test_sweep_warns_and_escalates_the_first_response_deadline_once_each(session):
+    department, agent, _supervisor = _department_with_staff(session)
+    save_preference(session, agent, new_ticket=NewTicketMode.OFF, assigned=True,
+                    sla_warning=False, sla_breach=True)  # the agent opted out of warnings
+    category = make_category(session, department, sla_policy=service_policy(session))
+    ticket = make_ticket(session, category, now=local(2026, 11, 12, 15))
+    # 8 office hours: Thu 15:00-17:30 (2.5 h) + Fri 08:30 + 5.5 h = Fri 14:00;
+    # the warning at 75 % (6 h): Fri 08:30 + 3.5 h = 12:00.
+    assert ticket.first_response_due_at == local(2026, 11, 13, 14)
+    assert ticket.first_response_warn_at == local(2026, 11, 13, 12)
+    session.commit()
+    n = ticket.public_number
+
+    assert sweep_deadlines(session, local(2026, 11, 13, 11, 59)).first_response_warned == 0
+    report = sweep_deadlines(session, local(2026, 11, 13, 12))
+    assert (report.first_response_warned, report.first_response_breached) == (1, 0)
+    assert (report.warned, report.breached) == (0, 0)  # resolution is due on the 19th
+    assert subjects(session, "Plazo") == [
+        ("jefa@muni.example.cl", f"Plazo de primera respuesta por vencer: solicitud {n}")]
+    mail = outbox(session, recipient="jefa@muni.example.cl")[-1]
+    assert "plazo de primera respuesta y nadie del equipo le ha respondido" in mail.body_text
+    assert "plazo de primera respuesta y nadie del equipo le ha respondido" in mail.body_html
+    assert sweep_deadlines(session, local(2026, 11, 13, 13)).first_response_warned == 0
+
+    assert sweep_deadlines(session, local(2026, 11, 13, 13, 59)).first_response_breached == 0
+    assert sweep_deadlines(session, local(2026, 11, 13, 14)).first_response_breached == 1
+    assert sweep_deadlines(session, local(2026, 11, 16, 9)).first_response_breached == 0
+    assert subjects(session, "Plazo de primera respuesta vencido") == [
+        ("jefa@muni.example.cl", f"Plazo de primera respuesta vencido: solicitud {n}")]
+    assert ticket.first_response_warned_at == local(2026, 11, 13, 12)
+    assert ticket.first_response_breached_at == local(2026, 11, 13, 14)
+    assert ticket.warned_at is None and ticket.breached_at is None
+    alerts = [e for e in ticket.events if e.kind is EventKind.SLA_ALERT]
+    assert [e.body for e in alerts] == [
+        "Aviso de plazo de primera respuesta por vencer: 1 correo(s) al equipo.",
+        "Plazo de primera respuesta vencido: 1 correo(s) de escalamiento."]
+    assert all(e.visibility is EventVisibility.INTERNAL and e.actor_kind is ActorKind.SYSTEM
+               for e in alerts)
+
+
+def test_first_public_reply_stops_the_first_response_alerts(session):
+    department, agent, _supervisor = _department_with_staff(session)
+    category = make_category(session, department, sla_policy=service_policy(session))
+    answered = make_ticket(session, category, now=local(2026, 11, 12, 15))
+    waiting = make_ticket(session, category, now=local(2026, 11, 12, 15))
+    timeline.add_public_reply(session, answered, author=agent, body="Vamos en camino.",
+                              now=local(2026, 11, 13, 10))
+    report = sweep_deadlines(session, local(2026, 11, 13, 15))
+    assert (report.first_response_warned, report.first_response_breached) == (0, 1)
+    assert answered.first_response_warned_at is None
+    assert answered.first_response_breached_at is None
+    assert waiting.first_response_breached_at == local(2026, 11, 13, 15)
+    assert subjects(session, "Plazo") == [
+        ("jefa@muni.example.cl",
+         f"Plazo de primera respuesta vencido: solicitud {waiting.public_number}")]
+
+
+def test_first_response_breach_honours_the_supervisor_preference(session):
+    department, _agent, supervisor = _department_with_staff(session)
+    save_preference(session, supervisor, new_ticket=NewTicketMode.OFF, assigned=True,
+                    sla_warning=True, sla_breach=False)
+    ticket = make_ticket(session, make_category(session, department,
+                                                sla_policy=service_policy(session)),
+                         now=local(2026, 11, 12, 15))
+    sweep_deadlines(session, local(2026, 11, 13, 14, 30))  # past due: escalated, not warned
+    assert subjects(session, "Plazo") == [
+        ("alumbrado@muni.example.cl",
+         f"Plazo de primera respuesta vencido: solicitud {ticket.public_number}")]
+
+
+# --- moved due dates re-arm the alerts ---------------------------------------------------
+
+def test_extension_after_the_warning_rearms_it_for_the_new_due_date(session):
+    department, _agent, _supervisor = _department_with_staff(session)
+    staff = make_user(session, Role.MANAGER)
+    ticket = make_ticket(session, legal_category(session, department),
+                         now=local(2026, 9, 17, 15))
+    first_warning = ticket.resolution_warn_at
+    assert sweep_deadlines(session, first_warning).warned == 1
+    assert ticket.warned_at == first_warning
+    old_due = ticket.resolution_due_at
+
+    extend_legal_deadline(session, ticket, actor=staff, reason="Muchos documentos.",
+                          now=first_warning + timedelta(days=1))
+    assert ticket.resolution_due_at > old_due
+    assert ticket.resolution_warn_at > first_warning + timedelta(days=1)
+    assert ticket.warned_at is None and ticket.breached_at is None
+    line = [e for e in ticket.events if e.kind is EventKind.SLA_ALERT][-1]
+    assert line.visibility is EventVisibility.INTERNAL
+    assert "se volverá a alertar según el nuevo plazo" in line.body
+    assert "aviso de plazo de resolución por vencer" in line.body
+
+    report = sweep_deadlines(session, first_warning + timedelta(days=1, minutes=1))
+    assert report.warned == 0  # the new warning instant is still ahead
+    assert sweep_deadlines(session, ticket.resolution_warn_at).warned == 1
+    assert sweep_deadlines(session, ticket.resolution_warn_at + timedelta(hours=1)).warned == 0
+    assert sweep_deadlines(session, old_due + timedelta(minutes=1)).breached == 0
+    assert sweep_deadlines(session, ticket.resolution_due_at).breached == 1
+    n = ticket.public_number
+    assert subjects(session, "Plazo") == [
+        ("agente@muni.example.cl", f"Plazo por vencer: solicitud {n}"),
+        ("jefa@muni.example.cl", f"Plazo por vencer: solicitud {n}"),
+        ("agente@muni.example.cl", f"Plazo por vencer: solicitud {n}"),
+        ("jefa@muni.example.cl", f"Plazo por vencer: solicitud {n}"),
+        ("jefa@muni.example.cl", f"Plazo vencido: solicitud {n}")]
+
+
+def test_extension_before_the_warning_changes_no_flag(session):
+    staff = make_user(session, Role.MANAGER)
+    ticket = make_ticket(session, legal_category(session), now=local(2026, 9, 17, 15))
+    extend_legal_deadline(session, ticket, actor=staff, reason="Muchos documentos.",
+                          now=local(2026, 9, 18, 10))
+    assert ticket.warned_at is None
+    assert not [e for e in ticket.events if e.kind is EventKind.SLA_ALERT]
+
+
+def test_moved_due_date_resets_only_the_flags_it_made_premature(session):
+    """The rule itself, for all four flags: cleared when the moved instant is
+    later than now, kept when it is still past."""
+    ticket = make_ticket(session, make_category(session, sla_policy=service_policy(session)),
+                         now=local(2026, 11, 12, 15))
+    now = local(2026, 11, 20, 12)
+    ticket.warned_at = ticket.breached_at = local(2026, 11, 19, 17, 30)
+    ticket.first_response_warned_at = local(2026, 11, 13, 12)
+    ticket.first_response_breached_at = local(2026, 11, 13, 14)
+    ticket.resolution_warn_at = now + timedelta(hours=1)  # moved ahead of now
+    ticket.resolution_due_at = now + timedelta(days=2)
+    ticket.first_response_warn_at = now - timedelta(hours=1)  # moved, but still past
+    ticket.first_response_due_at = now + timedelta(hours=1)
+    assert reset_stale_alerts(session, ticket, now) == [
+        "warned_at", "breached_at", "first_response_breached_at"]
+    assert ticket.warned_at is None and ticket.breached_at is None
+    assert ticket.first_response_warned_at == local(2026, 11, 13, 12)
+    assert ticket.first_response_breached_at is None
+
+
+def test_resuming_a_late_request_does_not_escalate_it_twice(session):
+    """A pause never grants time: a request late before its pause is still late
+    when it resumes, so its breach stands and no second escalation goes out."""
+    department, agent, _supervisor = _department_with_staff(session)
+    category = make_category(session, department, sla_policy=service_policy(
+        session, first_response_target=None))
+    ticket = make_ticket(session, category, now=local(2026, 11, 12, 15))
+    assert sweep_deadlines(session, local(2026, 11, 19, 17, 30)).breached == 1
+    lifecycle.transition(session, ticket, Status.WAITING_RESIDENT, actor=agent,
+                         note="¿Nos indica el número de la casa?", now=local(2026, 11, 20, 9))
+    lifecycle.transition(session, ticket, Status.IN_PROGRESS, actor=agent,
+                         now=local(2026, 11, 23, 10))
+    assert ticket.resolution_due_at == local(2026, 11, 23, 9, 30)  # Thu 17:30 + 9 h
+    assert ticket.breached_at == local(2026, 11, 19, 17, 30)
+    assert sweep_deadlines(session, local(2026, 11, 23, 10, 1)).breached == 0
+    assert len(subjects(session, "Plazo vencido")) == 1
+
+
+def test_resuming_a_warned_request_warns_again_only_if_its_threshold_moved_ahead(session):
+    """Waiting for the resident after the warning: when the clock resumes, the
+    warning instant moves by the paused time, which leaves it still past, so
+    the warning stands; no second warning goes out."""
+    department, agent, _supervisor = _department_with_staff(session)
+    category = make_category(session, department, sla_policy=service_policy(
+        session, first_response_target=None))
+    ticket = make_ticket(session, category, now=local(2026, 11, 12, 15))
+    warned = ticket.resolution_warn_at
+    assert sweep_deadlines(session, warned).warned == 1
+    lifecycle.transition(session, ticket, Status.WAITING_RESIDENT, actor=agent,
+                         note="¿Nos indica el número de la casa?",
+                         now=warned + timedelta(minutes=30))
+    lifecycle.transition(session, ticket, Status.IN_PROGRESS, actor=agent,
+                         now=warned + timedelta(days=4))
+    assert ticket.resolution_warn_at > warned
+    assert ticket.resolution_warn_at <= warned + timedelta(days=4)
+    assert ticket.warned_at == warned
+    assert sweep_deadlines(session, warned + timedelta(days=4, minutes=1)).warned == 0
+    assert len(subjects(session, "Plazo por vencer")) == 2  # agent and supervisor, once
 
 
 def _engine_name(app) -> str:

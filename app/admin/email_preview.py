@@ -32,6 +32,7 @@ from app.deadlines.sweep import send_autoclose_notice
 from app.notifications.models import OutboxMessage
 from app.notifications.preferences import NewTicketMode, StaffNotificationPreference
 from app.notifications.staff import (
+    FIRST_RESPONSE,
     notify_assigned,
     notify_sla_breach,
     notify_sla_warning,
@@ -104,6 +105,8 @@ def _build_sample(session: Session) -> set[int]:
     ticket.resolution_due_at = now + timedelta(days=2)
     notify_sla_warning(session, ticket, now=now)
     notify_sla_breach(session, ticket, now=now)
+    notify_sla_warning(session, ticket, now=now, deadline=FIRST_RESPONSE)
+    notify_sla_breach(session, ticket, now=now, deadline=FIRST_RESPONSE)
     lifecycle.transition(session, ticket, Status.IN_PROGRESS, actor=agent,
                          note="Una cuadrilla irá esta semana.")
     timeline.add_public_reply(session, ticket, author=agent,

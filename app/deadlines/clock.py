@@ -115,6 +115,8 @@ def start_clock(session: Session, ticket: Ticket, now: datetime) -> None:
         calendar, now, policy.resolution_target, policy.resolution_unit)
     ticket.resolution_warn_at = warn_instant(
         calendar, now, ticket.resolution_due_at, policy.warn_percent)
+    ticket.first_response_warn_at = warn_instant(
+        calendar, now, ticket.first_response_due_at, policy.warn_percent)
     session.flush()
 
 
@@ -171,20 +173,64 @@ def _resume(session: Session, calendar: BusinessCalendar, ticket: Ticket,
     ticket.paused_business_seconds = (ticket.paused_business_seconds or 0) + paused
     if paused <= 0 or target is None or not target.is_open:
         return
-    if ticket.first_response_at is None and ticket.first_response_due_at is not None:
-        ticket.first_response_due_at = calendar.add_business_seconds(
-            ticket.first_response_due_at, paused)
+    if ticket.first_response_at is None:
+        if ticket.first_response_due_at is not None:
+            ticket.first_response_due_at = calendar.add_business_seconds(
+                ticket.first_response_due_at, paused)
+        if ticket.first_response_warn_at is not None:
+            ticket.first_response_warn_at = calendar.add_business_seconds(
+                ticket.first_response_warn_at, paused)
     if ticket.resolution_due_at is not None:
         ticket.resolution_due_at = calendar.add_business_seconds(ticket.resolution_due_at, paused)
-    if ticket.resolution_warn_at is not None and ticket.warned_at is None:
+    if ticket.resolution_warn_at is not None:
         ticket.resolution_warn_at = calendar.add_business_seconds(
             ticket.resolution_warn_at, paused)
+    reset_stale_alerts(session, ticket, now)
     body = _("%(why)s (%(duration)s hábiles).", why=why, duration=format_duration(paused))
     if ticket.resolution_due_at is not None:
         body += " " + _("Nuevo plazo: %(due)s.", due=local_text(ticket.resolution_due_at))
     session.add(TicketEvent(
         ticket=ticket, kind=EventKind.DEADLINE_CHANGED, visibility=EventVisibility.PUBLIC,
         actor_kind=ActorKind.SYSTEM, body=body, created_at=now))
+
+
+def reset_stale_alerts(session: Session, ticket: Ticket, now: datetime) -> list[str]:
+    """Clear the warning and breach flags that moved due dates made premature.
+
+    A flag's basis is the instant that triggered it: the warning instant for
+    ``warned_at``/``first_response_warned_at``, the due date for
+    ``breached_at``/``first_response_breached_at``. When that instant moved
+    later than ``now`` (a Ley 20.285 extension, a resumed clock), the request
+    is back before its threshold, so the flag is cleared and the sweep warns
+    or escalates again, once, for the new date. When the moved instant is
+    still past (a pause never grants time: a request warned or late before
+    its pause is still so when it resumes), the alert already sent stands
+    and nothing is sent twice. Each reset is an internal timeline line.
+    Returns the names of the flags cleared.
+    """
+    pairs = [
+        ("warned_at", ticket.resolution_warn_at,
+         _("aviso de plazo de resolución por vencer")),
+        ("breached_at", ticket.resolution_due_at, _("plazo de resolución vencido")),
+        ("first_response_warned_at", ticket.first_response_warn_at,
+         _("aviso de plazo de primera respuesta por vencer")),
+        ("first_response_breached_at", ticket.first_response_due_at,
+         _("plazo de primera respuesta vencido")),
+    ]
+    cleared, labels = [], []
+    for column, basis, text in pairs:
+        flagged = getattr(ticket, column)
+        if flagged is not None and basis is not None and basis > now:
+            setattr(ticket, column, None)
+            cleared.append(column)
+            labels.append(text)
+    if cleared:
+        session.add(TicketEvent(
+            ticket=ticket, kind=EventKind.SLA_ALERT, visibility=EventVisibility.INTERNAL,
+            actor_kind=ActorKind.SYSTEM, created_at=now,
+            body=_("El plazo se movió: se volverá a alertar según el nuevo plazo (%(what)s).",
+                   what=", ".join(labels))))
+    return cleared
 
 
 def format_duration(seconds: int) -> str:
@@ -249,10 +295,11 @@ def extend_legal_deadline(session: Session, ticket: Ticket, *, actor: User, reas
     days = effective_policy(ticket.category).extension_days or LEY_20285_EXTENSION_DAYS
     old_due = ticket.resolution_due_at
     ticket.resolution_due_at = calendar.add_business_days(old_due, days)
-    if ticket.warned_at is None and ticket.resolution_warn_at is not None:
+    if ticket.resolution_warn_at is not None:
         ticket.resolution_warn_at = calendar.add_business_seconds(
             ticket.resolution_warn_at,
             calendar.business_seconds_between(old_due, ticket.resolution_due_at))
+    reset_stale_alerts(session, ticket, now)
     ticket.deadline_extended_at = now
     ticket.updated_at = now
     event = TicketEvent(

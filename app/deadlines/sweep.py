@@ -23,7 +23,7 @@ from app.deadlines.calendar_source import load_calendar
 from app.deadlines.clock import local_text
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
-from app.notifications.staff import notify_sla_breach, notify_sla_warning
+from app.notifications.staff import FIRST_RESPONSE, notify_sla_breach, notify_sla_warning
 from app.tickets import lifecycle
 from app.tickets.models import (
     OPEN_STATUSES,
@@ -43,6 +43,8 @@ RUNNING = sorted(OPEN_STATUSES - {Status.WAITING_RESIDENT})
 class SweepReport:
     warned: int = 0
     breached: int = 0
+    first_response_warned: int = 0
+    first_response_breached: int = 0
 
 
 def _claim(session: Session, column, now: datetime, *conditions) -> list[Ticket]:
@@ -72,7 +74,10 @@ def _claim(session: Session, column, now: datetime, *conditions) -> list[Ticket]
 def sweep_deadlines(session: Session, now: datetime | None = None) -> SweepReport:
     """Warn once at the threshold and escalate once at the due date.
 
-    A request already past its due date is not warned, only escalated.
+    Both deadlines are swept: resolution (``warned_at``/``breached_at``) and,
+    while no staff member has answered yet (``first_response_at`` is NULL),
+    first response (``first_response_warned_at``/``first_response_breached_at``).
+    A request already past a due date is not warned for it, only escalated.
     """
     now = now or utcnow()
     report = SweepReport()
@@ -87,6 +92,21 @@ def sweep_deadlines(session: Session, now: datetime | None = None) -> SweepRepor
         _alert_event(session, ticket, now, _(
             "Plazo vencido: %(n)d correo(s) de escalamiento.", n=queued))
         report.breached += 1
+    unanswered = Ticket.first_response_at.is_(None)
+    for ticket in _claim(session, Ticket.first_response_warned_at, now, unanswered,
+                         Ticket.first_response_warn_at <= now,
+                         Ticket.first_response_due_at > now):
+        queued = notify_sla_warning(session, ticket, now=now, deadline=FIRST_RESPONSE)
+        _alert_event(session, ticket, now, _(
+            "Aviso de plazo de primera respuesta por vencer: %(n)d correo(s) al equipo.",
+            n=queued))
+        report.first_response_warned += 1
+    for ticket in _claim(session, Ticket.first_response_breached_at, now, unanswered,
+                         Ticket.first_response_due_at <= now):
+        queued = notify_sla_breach(session, ticket, now=now, deadline=FIRST_RESPONSE)
+        _alert_event(session, ticket, now, _(
+            "Plazo de primera respuesta vencido: %(n)d correo(s) de escalamiento.", n=queued))
+        report.first_response_breached += 1
     session.flush()
     return report
 

@@ -26,11 +26,15 @@ class DashboardFilterForm(FlaskForm):
     categoria = SelectField(_l("Categoría"), coerce=int_or_none, validate_choice=True)
     canal = SelectField(_l("Canal"), default="", validate_choice=True)
     macrosector = SelectField(_l("Macrosector"), coerce=int_or_none, validate_choice=True)
+    desglose = SelectField(_l("Columnas del gráfico de evolución"), default="canal",
+                           choices=[("canal", _l("Por canal")),
+                                    ("departamento", _l("Por departamento")),
+                                    ("categoria", _l("Por categoría"))])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         for select in (self.periodo, self.departamento, self.categoria, self.canal,
-                       self.macrosector):
+                       self.macrosector, self.desglose):
             if select.errors:  # WTForms' own message is in English
                 select.errors = [str(_l("Elige una opción de la lista."))]
         if self.periodo.data == CUSTOM:

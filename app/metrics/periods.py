@@ -121,3 +121,42 @@ def ageing_boundaries(calendar: BusinessCalendar, now: datetime) -> AgeingBounda
     last_days: list[date | None] = [None] + [d - timedelta(days=1) for d in limits]
     instants = sorted(local_midnight(d, calendar.tz) for d in limits)
     return AgeingBoundaries(instants=instants, first_days=first_days, last_days=last_days)
+
+
+# Ranges up to this many days are charted by week, longer ones by month.
+WEEKLY_MAX_DAYS = 120
+
+
+def time_grain(first: date, last: date) -> str:
+    """``"semana"`` for a range of up to ``WEEKLY_MAX_DAYS`` days, else ``"mes"``."""
+    return "semana" if (last - first).days + 1 <= WEEKLY_MAX_DAYS else "mes"
+
+
+def period_spans(first: date, last: date, grain: str) -> list[tuple[date, date]]:
+    """The weeks (Monday to Sunday) or months touching ``first``..``last``, each
+    clipped to the range: ``(first day, last day)``, inclusive, in order.
+
+    :raise ValueError: for an unknown grain.
+    """
+    if grain == "semana":
+        start = first - timedelta(days=first.weekday())
+        step = lambda day: day + timedelta(days=7)  # noqa: E731 - a tiny local rule
+    elif grain == "mes":
+        start = first.replace(day=1)
+        step = lambda day: (day + timedelta(days=32)).replace(day=1)  # noqa: E731
+    else:
+        raise ValueError(f"unknown grain {grain!r}")
+    spans = []
+    while start <= last:
+        after = step(start)
+        spans.append((max(start, first), min(after - timedelta(days=1), last)))
+        start = after
+    return spans
+
+
+def span_boundaries(spans: list[tuple[date, date]], tz: ZoneInfo) -> list[datetime]:
+    """Each span's local start as a UTC instant, plus the end of the last span."""
+    if not spans:
+        return []
+    return [local_midnight(first, tz) for first, _last in spans] + [
+        local_midnight(spans[-1][1] + timedelta(days=1), tz)]

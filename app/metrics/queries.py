@@ -30,7 +30,13 @@ from app.catalog.sla import PolicyKind
 from app.metrics.expressions import bucket_index, count_if, seconds_between
 from app.metrics.filters import MetricsFilter
 from app.metrics.percentile import percentile_cont
-from app.metrics.periods import AGEING_BUCKETS, ageing_boundaries, month_boundaries, month_starts
+from app.metrics.periods import (
+    AGEING_BUCKETS,
+    ageing_boundaries,
+    month_boundaries,
+    month_starts,
+    span_boundaries,
+)
 from app.surveys.results import SatisfactionRow, satisfaction_totals
 from app.tickets.models import Channel, Ticket, open_clause
 
@@ -278,3 +284,41 @@ def department_ranking(session: Session, f: MetricsFilter, *, min_n: int) -> Ran
 
 def channel_labels() -> dict[str, str]:
     return {c.value: c.label for c in Channel}
+
+
+# --- volume over time (weeks or months) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class PeriodVolumeRow:
+    period: int  # index into the ``spans`` given
+    key: str | int  # channel value, department id or category id
+    label: str
+    count: int
+
+
+def volume_by_period(session: Session, f: MetricsFilter, dimension: str,
+                     spans: list[tuple[date, date]]) -> list[PeriodVolumeRow]:
+    """Requests filed per period × channel, department or category.
+
+    ``spans`` are consecutive local ``(first day, last day)`` periods
+    (``periods.period_spans``) covering the filter's range; one GROUP BY.
+
+    :raise ValueError: without a date range, or for an unknown dimension.
+    """
+    if f.first_day is None or f.last_day is None:
+        raise ValueError("volume needs a date range")
+    period = bucket_index(Ticket.created_at, span_boundaries(spans, f.tz))
+    if dimension == "canal":
+        query = f.select(period, Ticket.channel, sa.func.count()).group_by(period,
+                                                                          Ticket.channel)
+        rows = [(p, c.value, c.label, n) for p, c, n in session.execute(query)]
+    elif dimension in ("departamento", "categoria"):
+        model = Department if dimension == "departamento" else Category
+        fk = Ticket.department_id if dimension == "departamento" else Ticket.category_id
+        query = (f.select(period, model.id, model.name, sa.func.count())
+                 .join(model, model.id == fk).group_by(period, model.id, model.name))
+        rows = list(session.execute(query))
+    else:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    return [PeriodVolumeRow(p, key, label, n) for p, key, label, n in rows
+            if 0 <= p < len(spans)]

@@ -98,9 +98,11 @@ def _context():
     link = _queue_link(f)
     shared: dict = {}  # queries the page's tables share
 
+    breakdown = form.desglose.data if form.desglose.data in tables.BREAKDOWNS else "canal"
+
     def build(key: str) -> tables.Table:
         return tables.build(db.session, key, f, calendar=calendar, now=now, min_n=min_n,
-                            link=link, shared=shared)
+                            link=link, shared=shared, breakdown=breakdown)
 
     return form, f, build
 

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from app.calendar import BusinessCalendar
 from app.metrics import charts, queries
 from app.metrics.filters import MetricsFilter
-from app.metrics.periods import month_starts
+from app.metrics.periods import WEEKLY_MAX_DAYS, month_starts, period_spans, time_grain
 from app.tickets.models import Channel
 
 Link = Callable[[dict], str | None]
-TABLE_KEYS = ("volumen-canal", "volumen-departamento", "volumen-categoria", "pendientes",
-              "tiempos", "cumplimiento", "ley-20285", "satisfaccion", "ranking")
+TABLE_KEYS = ("evolucion", "volumen-canal", "volumen-departamento", "volumen-categoria",
+              "pendientes", "tiempos", "cumplimiento", "ley-20285", "satisfaccion", "ranking")
 MONTH_NAMES = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov",
                "dic"]
 
@@ -82,6 +82,11 @@ def _range(f: MetricsFilter) -> dict:
             "hasta": f.last_day.isoformat() if f.last_day else None}
 
 
+def _segment(f: MetricsFilter, key: str, **params) -> dict:
+    """Queue filters for segment ``key`` (``segments.SEGMENTS``) of the filtered period."""
+    return {"estado": "todas", "cifra": key, **_range(f), **params}
+
+
 def volume_table(session: Session, f: MetricsFilter, dimension: str, link: Link,
                  facts: queries.VolumeFacts | None = None) -> Table:
     rows = queries.volume_by_month(session, f, dimension, facts)
@@ -108,15 +113,18 @@ def volume_table(session: Session, f: MetricsFilter, dimension: str, link: Link,
         cells = [label(labels[key])]
         for month in months:
             n = counts[key].get(month, 0)
-            cells.append(number(n, link({param: key, "estado": "todas",
+            cells.append(number(n, link({param: key, "estado": "todas", "cifra": "ingresadas",
                                          **_month_span(f, month)}) if n else None))
         total = sum(counts[key].values())
-        cells.append(number(total, link({param: key, "estado": "todas", **_range(f)})))
+        cells.append(number(total, link(_segment(f, "ingresadas", **{param: key}))))
         body.append(cells)
-    totals = [label(_("Total"))] + [
-        number(sum(counts[k].get(m, 0) for k in keys)) for m in months]
+    totals = [label(_("Total"))]
+    for month in months:
+        n = sum(counts[k].get(month, 0) for k in keys)
+        totals.append(number(n, link({"estado": "todas", "cifra": "ingresadas",
+                                      **_month_span(f, month)}) if n else None))
     totals.append(number(sum(sum(c.values()) for c in counts.values()),
-                         link({"estado": "todas", **_range(f)})))
+                         link(_segment(f, "ingresadas"))))
     body.append(totals)
     table = Table(f"volumen-{dimension}", caption,
                   [first, *(month_label(m) for m in months), _("Total")], body)
@@ -125,6 +133,86 @@ def volume_table(session: Session, f: MetricsFilter, dimension: str, link: Link,
     table.chart = charts.bar_chart(
         table.key, caption, _("Total del periodo por fila; los valores por mes están en la "
                               "tabla."), items)
+    return table
+
+
+BREAKDOWNS = ("canal", "departamento", "categoria")
+
+
+def span_label(first: date, last: date, grain: str) -> str:
+    """``"2–8 nov 2026"`` for a week, ``"nov 2026"`` for a month (clipped: the days)."""
+    if grain == "mes" and first.day == 1 and (last + timedelta(days=1)).day == 1:
+        return month_label(first)
+    if first.month == last.month:
+        return f"{first.day}–{last.day} {MONTH_NAMES[first.month - 1]} {last.year}"
+    start = f"{first.day} {MONTH_NAMES[first.month - 1]}"
+    if first.year != last.year:
+        start += f" {first.year}"
+    return f"{start} – {last.day} {MONTH_NAMES[last.month - 1]} {last.year}"
+
+
+def evolution_table(session: Session, f: MetricsFilter, breakdown: str, link: Link) -> Table:
+    """Requests filed per week or month (``periods.time_grain``), one column per
+    channel, department or category (``breakdown``), with a stacked chart.
+
+    :raise ValueError: for an unknown breakdown.
+    """
+    if breakdown not in BREAKDOWNS:
+        raise ValueError(f"unknown breakdown {breakdown!r}")
+    grain = time_grain(f.first_day, f.last_day)
+    spans = period_spans(f.first_day, f.last_day, grain)
+    counts: dict[object, dict[int, int]] = defaultdict(dict)
+    labels: dict[object, str] = {}
+    for row in queries.volume_by_period(session, f, breakdown, spans):
+        counts[row.key][row.period] = row.count
+        labels[row.key] = row.label
+    if breakdown == "canal":
+        keys = [c.value for c in Channel if c.value in counts]
+        series_header = _("canal")
+    else:
+        keys = sorted(counts, key=lambda k: (-sum(counts[k].values()), labels[k]))
+        series_header = _("departamento") if breakdown == "departamento" else _("categoría")
+    by_week = grain == "semana"
+    caption = (_("Solicitudes recibidas por semana y %(what)s", what=series_header) if by_week
+               else _("Solicitudes recibidas por mes y %(what)s", what=series_header))
+
+    def span_link(params: dict, index: int) -> str | None:
+        first, last = spans[index]
+        return link({"estado": "todas", "cifra": "ingresadas", "desde": first.isoformat(),
+                     "hasta": last.isoformat(), **params})
+
+    body = []
+    for index, (first, last) in enumerate(spans):
+        cells = [label(span_label(first, last, grain))]
+        for key in keys:
+            n = counts[key].get(index, 0)
+            cells.append(number(n, span_link({breakdown: key}, index) if n else None))
+        total = sum(counts[key].get(index, 0) for key in keys)
+        cells.append(number(total, span_link({}, index) if total else None))
+        body.append(cells)
+    totals = [label(_("Total"))]
+    for key in keys:
+        totals.append(number(sum(counts[key].values()),
+                             link(_segment(f, "ingresadas", **{breakdown: key}))))
+    grand = sum(sum(c.values()) for c in counts.values())
+    totals.append(number(grand, link(_segment(f, "ingresadas")) if grand else None))
+    body.append(totals)
+    table = Table("evolucion", caption,
+                  [_("Semana") if by_week else _("Mes"), *(labels[k] for k in keys),
+                   _("Total")], body)
+    table.notes.append(_("Por semana (de lunes a domingo) en periodos de hasta %(n)d días; "
+                         "por mes en periodos más largos. La primera y la última pueden "
+                         "estar incompletas.", n=WEEKLY_MAX_DAYS))
+    peak = max((row[-1].value for row in body[:-1]), default=0)
+    table.chart = charts.stacked_columns(
+        table.key, caption,
+        _("Columnas apiladas por %(what)s, una por %(grain)s; el mayor total es %(peak)s. "
+          "Los valores exactos están en la tabla.", what=series_header,
+          grain=_("semana") if by_week else _("mes"), peak=format_decimal(peak, "#,##0")),
+        [f"{first.day} {MONTH_NAMES[first.month - 1]}" if by_week else month_label(first)
+         for first, _last in spans],
+        [(labels[k], [counts[k].get(i, 0) for i in range(len(spans))]) for k in keys],
+        other_label=_("Otros"))
     return table
 
 
@@ -148,10 +236,13 @@ def backlog_table(session: Session, f: MetricsFilter, calendar: BusinessCalendar
     return table
 
 
-def times_table(session: Session, f: MetricsFilter) -> Table:
+def times_table(session: Session, f: MetricsFilter, link: Link) -> Table:
     rows = queries.response_times(session, f)
     names = {"first_response": _("Primera respuesta"), "resolution": _("Resolución")}
-    body = [[label(names[r.measure]), number(r.count), hours_cell(r.median_business),
+    segments = {"first_response": "con-primera-respuesta", "resolution": "con-resolucion"}
+    body = [[label(names[r.measure]),
+             number(r.count, link(_segment(f, segments[r.measure])) if r.count else None),
+             hours_cell(r.median_business),
              hours_cell(r.p90_business), hours_cell(r.median_calendar),
              hours_cell(r.p90_calendar)] for r in rows]
     caption = _("Tiempos de respuesta y de resolución, en horas")
@@ -176,12 +267,14 @@ def compliance_table(session: Session, f: MetricsFilter, now: datetime, link: Li
     def share(n: int) -> float | None:
         return 100.0 * n / c.total if c.total else None
 
-    states = [(_("Resueltas a tiempo"), c.on_time), (_("Resueltas con atraso"), c.late),
-              (_("Abiertas, dentro del plazo"), c.open_on_time),
-              (_("Abiertas y ya vencidas"), c.open_late)]
-    body = [[label(name), number(n), percent_cell(share(n))] for name, n in states]
-    body.append([label(_("Total con plazo")), number(c.total, link({"estado": "todas",
-                                                                     **_range(f)})),
+    states = [(_("Resueltas a tiempo"), c.on_time, "a-tiempo"),
+              (_("Resueltas con atraso"), c.late, "con-atraso"),
+              (_("Abiertas, dentro del plazo"), c.open_on_time, "abiertas-en-plazo"),
+              (_("Abiertas y ya vencidas"), c.open_late, "vencidas")]
+    body = [[label(name), number(n, link(_segment(f, key)) if n else None),
+             percent_cell(share(n))] for name, n, key in states]
+    body.append([label(_("Total con plazo")),
+                 number(c.total, link(_segment(f, "con-plazo")) if c.total else None),
                  percent_cell(100.0 if c.total else None)])
     caption = _("Cumplimiento de plazos de resolución")
     table = Table("cumplimiento", caption, [_("Situación"), _("Solicitudes"), _("% del total")],
@@ -189,27 +282,34 @@ def compliance_table(session: Session, f: MetricsFilter, now: datetime, link: Li
     table.notes.append(_("Cumplimiento: %(p)s de las solicitudes terminadas se resolvieron a "
                          "tiempo.", p=percent_cell(c.on_time_percent).text))
     table.chart = charts.bar_chart(table.key, caption, _("Una barra por situación."),
-                                   [(name, n, str(n)) for name, n in states])
+                                   [(name, n, str(n)) for name, n, _key in states])
     return table
 
 
-def legal_table(session: Session, f: MetricsFilter, now: datetime) -> Table:
+def legal_table(session: Session, f: MetricsFilter, now: datetime, link: Link) -> Table:
     c = queries.legal_clock(session, f, now)
-    states = [(_("Respondidas a tiempo"), c.on_time), (_("Con prórroga"), c.extended),
-              (_("Fuera de plazo"), c.late), (_("En curso, dentro del plazo"), c.in_progress)]
+    states = [(_("Respondidas a tiempo"), c.on_time, "ley-20285-a-tiempo"),
+              (_("Con prórroga"), c.extended, "ley-20285-prorroga"),
+              (_("Fuera de plazo"), c.late, "ley-20285-fuera-de-plazo"),
+              (_("En curso, dentro del plazo"), c.in_progress, "ley-20285-en-curso")]
     caption = _("Solicitudes de acceso a la información (Ley 20.285)")
-    body = [[label(name), number(n)] for name, n in states]
-    body.append([label(_("Total")), number(c.total)])
+    body = [[label(name), number(n, link(_segment(f, key)) if n else None)]
+            for name, n, key in states]
+    body.append([label(_("Total")),
+                 number(c.total, link(_segment(f, "ley-20285")) if c.total else None)])
     table = Table("ley-20285", caption, [_("Situación"), _("Solicitudes")], body)
     table.chart = charts.bar_chart(table.key, caption, _("Una barra por situación."),
-                                   [(name, n, str(n)) for name, n in states])
+                                   [(name, n, str(n)) for name, n, _key in states])
     return table
 
 
-def satisfaction_table(session: Session, f: MetricsFilter) -> Table:
+def satisfaction_table(session: Session, f: MetricsFilter, link: Link) -> Table:
     s = queries.satisfaction(session, f)
-    body = [[label(_("Encuestas enviadas")), number(s.invited)],
-            [label(_("Encuestas respondidas")), number(s.answered)],
+    body = [[label(_("Encuestas enviadas")),
+             number(s.invited, link(_segment(f, "encuesta-enviada")) if s.invited else None)],
+            [label(_("Encuestas respondidas")),
+             number(s.answered, link(_segment(f, "encuesta-respondida"))
+                    if s.answered else None)],
             [label(_("Tasa de respuesta")), percent_cell(s.response_rate)],
             [label(_("Satisfacción promedio (1 a 5)")),
              Cell(None if s.average_rating is None else round(s.average_rating, 2),
@@ -224,9 +324,11 @@ def satisfaction_table(session: Session, f: MetricsFilter) -> Table:
 def ranking_table(session: Session, f: MetricsFilter, min_n: int, link: Link) -> Table:
     ranking = queries.department_ranking(session, f, min_n=min_n)
     body = [[label(r.name), number(position),
-             number(r.count, link({"departamento": r.department_id, "estado": "todas",
-                                   **_range(f)})),
-             number(r.finished), percent_cell(r.on_time_percent),
+             number(r.count, link(_segment(f, "ingresadas", departamento=r.department_id))),
+             number(r.finished, link(_segment(f, "terminadas-con-plazo",
+                                              departamento=r.department_id))
+                    if r.finished else None),
+             percent_cell(r.on_time_percent),
              hours_cell(r.median_resolution_business)]
             for position, r in enumerate(ranking.rows, start=1)]
     caption = _("Ranking de departamentos por cumplimiento de plazos")
@@ -246,8 +348,10 @@ def ranking_table(session: Session, f: MetricsFilter, min_n: int, link: Link) ->
 
 
 def build(session: Session, key: str, f: MetricsFilter, *, calendar: BusinessCalendar,
-          now: datetime, min_n: int, link: Link, shared: dict | None = None) -> Table:
-    """One table by its key (see ``TABLE_KEYS``).
+          now: datetime, min_n: int, link: Link, shared: dict | None = None,
+          breakdown: str = "canal") -> Table:
+    """One table by its key (see ``TABLE_KEYS``); ``breakdown`` is the columns
+    of ``evolucion`` (one of ``BREAKDOWNS``).
 
     ``shared``: a dict kept across the tables of one page (same filter), where
     the three volume tables keep their one grouped query.
@@ -260,11 +364,12 @@ def build(session: Session, key: str, f: MetricsFilter, *, calendar: BusinessCal
             shared["volume"] = queries.volume_facts(session, f)
         return volume_table(session, f, key.removeprefix("volumen-"), link, shared["volume"])
     builders = {
+        "evolucion": lambda: evolution_table(session, f, breakdown, link),
         "pendientes": lambda: backlog_table(session, f, calendar, now, link),
-        "tiempos": lambda: times_table(session, f),
+        "tiempos": lambda: times_table(session, f, link),
         "cumplimiento": lambda: compliance_table(session, f, now, link),
-        "ley-20285": lambda: legal_table(session, f, now),
-        "satisfaccion": lambda: satisfaction_table(session, f),
+        "ley-20285": lambda: legal_table(session, f, now, link),
+        "satisfaccion": lambda: satisfaction_table(session, f, link),
         "ranking": lambda: ranking_table(session, f, min_n, link),
     }
     return builders[key]()

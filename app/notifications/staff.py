@@ -36,6 +36,9 @@ DIGEST_PERIODS = {NewTicketMode.HOURLY: timedelta(hours=1),
 # fires a few seconds early does not push it to the next hour.
 DIGEST_SLACK = 0.9
 DIGEST_MAX_ITEMS = 100
+# Which due date an SLA notice is about (the ``deadline`` its templates get).
+RESOLUTION = "resolution"
+FIRST_RESPONSE = "first_response"
 
 
 def staff_ticket_url(ticket: Ticket) -> str:
@@ -115,22 +118,31 @@ def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
                             number=ticket.public_number))
 
 
-def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime) -> int:
-    """Warn the department's agents and supervisors that 75% of the time is used."""
+def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime,
+                       deadline: str = RESOLUTION) -> int:
+    """Warn the department's agents and supervisors that 75% of the time is used.
+
+    ``deadline`` says which one: ``RESOLUTION`` or ``FIRST_RESPONSE``.
+    """
+    if deadline == FIRST_RESPONSE:
+        subject = _("Plazo de primera respuesta por vencer: solicitud %(number)s",
+                    number=ticket.public_number)
+    else:
+        subject = _("Plazo por vencer: solicitud %(number)s", number=ticket.public_number)
     queued = 0
     for user, preference in _members(session, ticket.department_id,
                                      (Role.AGENT, Role.SUPERVISOR)):
         if not preference.wants(NoticeKind.SLA_WARNING):
             continue
         queued += _queue(session, recipient=user.email, ticket=ticket, now=now,
-                         template="staff_sla_warning",
-                         subject=_("Plazo por vencer: solicitud %(number)s",
-                                   number=ticket.public_number))
+                         template="staff_sla_warning", subject=subject, deadline=deadline)
     return queued
 
 
-def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime) -> int:
-    """Escalate a missed deadline to the department's supervisors.
+def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime,
+                      deadline: str = RESOLUTION) -> int:
+    """Escalate a missed deadline (``RESOLUTION`` or ``FIRST_RESPONSE``) to the
+    department's supervisors.
 
     When no supervisor receives it (none, or all opted out), it goes to the
     department's own address, so an escalation always lands somewhere if it
@@ -144,10 +156,13 @@ def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime) -> int
     if not recipients:
         log.warning("SLA breach of %s: department %s has no supervisor or email",
                     ticket.public_number, ticket.department.slug)
+    if deadline == FIRST_RESPONSE:
+        subject = _("Plazo de primera respuesta vencido: solicitud %(number)s",
+                    number=ticket.public_number)
+    else:
+        subject = _("Plazo vencido: solicitud %(number)s", number=ticket.public_number)
     return sum(_queue(session, recipient=recipient, ticket=ticket, now=now,
-                      template="staff_sla_breach",
-                      subject=_("Plazo vencido: solicitud %(number)s",
-                                number=ticket.public_number))
+                      template="staff_sla_breach", subject=subject, deadline=deadline)
                for recipient in recipients)
 
 

@@ -306,6 +306,12 @@ def seed_demo(session: Session, *, request_count: int = 300, seed: int = 2026) -
                                             Ticket.warned_at.is_(None)).values(warned_at=now))
     session.execute(sa.update(Ticket).where(Ticket.resolution_due_at <= now,
                                             Ticket.breached_at.is_(None)).values(breached_at=now))
+    session.execute(sa.update(Ticket).where(
+        Ticket.first_response_warn_at <= now, Ticket.first_response_warned_at.is_(None))
+        .values(first_response_warned_at=now))
+    session.execute(sa.update(Ticket).where(
+        Ticket.first_response_due_at <= now, Ticket.first_response_breached_at.is_(None))
+        .values(first_response_breached_at=now))
     summary.surveys = seed_surveys(session, now=now, seed=seed)
     summary.departments = len(departments)
     summary.categories = len(categories)

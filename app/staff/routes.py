@@ -14,7 +14,7 @@ from app.catalog.models import Category, Department
 from app.domain import DomainError
 from app.extensions import db
 from app.forms import apply_domain_errors
-from app.metrics.queue_filters import queue_extra_filters
+from app.metrics.queue_filters import describe_extra_filters, queue_extra_filters
 from app.staff.forms import NoteForm, ReassignForm, ReplyForm, StatusForm
 from app.staff.routing_forms import AssignForm, AssignMeForm
 from app.tickets import assignment, lifecycle, timeline
@@ -87,6 +87,8 @@ def queue():
         filters={"estado": status_filter, "categoria": category_id,
                  "departamento": department_id, "orden": sort,
                  "asignacion": assigned_filter, **extra_filters},
+        extra_filters=extra_filters,
+        extra_filter_lines=describe_extra_filters(db.session, extra_filters),
     )
 
 

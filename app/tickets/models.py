@@ -200,6 +200,10 @@ class Ticket(db.Model):
     resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The same three for the first-response deadline (until the first staff reply).
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Business seconds the clock was paused so far (waiting_resident, reopened).
     paused_business_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,3 +50,41 @@ def test_manager_reads_the_dashboard_and_follows_a_figure_to_the_queue(app, open
                                              "en días hábiles")
     backlog.get_by_role("link", name="3").first.click()
     expect(page.get_by_text("3 solicitudes")).to_be_visible()
+
+
+def test_manager_reads_volume_over_time_and_opens_the_overdue_requests(app, open_page,
+                                                                       screenshot):
+    from datetime import timedelta
+
+    from app.database import utcnow
+
+    with app.app_context():
+        department = make_department(db.session, name="Obras")
+        category = make_category(db.session, department, name="Baches")
+        now = utcnow()
+        for days, due in ((20, 2), (10, -5), (3, -1)):
+            ticket = make_ticket(db.session, category, notify=False,
+                                 now=now - timedelta(days=days))
+            ticket.resolution_due_at = now - timedelta(days=due)
+        email = make_user(db.session, Role.MANAGER).email
+        db.session.commit()
+        db.session.remove()
+    page = open_page(1200, 900)
+    _login(page, email)
+    page.goto("/gestion/tablero/?desglose=departamento")
+    expect(page.get_by_role("img", name="Solicitudes recibidas por semana y departamento")
+           ).to_be_visible()
+    evolution = page.get_by_role("table", name="Solicitudes recibidas por semana y "
+                                               "departamento")
+    expect(evolution.get_by_role("columnheader", name="Obras")).to_be_visible()
+    assert_no_axe_violations(page, "dashboard by department")
+    screenshot(page, "dashboard-evolution")
+
+    compliance = page.get_by_role("table", name="Cumplimiento de plazos de resolución")
+    compliance.get_by_role("row", name=re.compile("Abiertas y ya vencidas")).get_by_role(
+        "link").click()
+    expect(page.get_by_text("1 solicitud", exact=True)).to_be_visible()
+    expect(page.get_by_text("Cifra del tablero: Abiertas y ya vencidas")).to_be_visible()
+    assert_no_axe_violations(page, "queue from a dashboard figure")
+    page.get_by_role("link", name="Quitar los filtros del tablero").click()
+    expect(page.get_by_text("3 solicitudes", exact=True)).to_be_visible()
