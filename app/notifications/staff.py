@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User, department_membership
+from app.i18n import stored_text
 from app.notifications.outbox import UnsafeRecipient, enqueue
 from app.notifications.preferences import (
     NewTicketMode,
@@ -84,6 +85,7 @@ def _queue(session: Session, *, recipient: str, subject: str, template: str,
     return 1
 
 
+@stored_text()  # emails are written in Spanish
 def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int:
     """Email the department's members who want each new request at once.
 
@@ -104,6 +106,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int
     return queued
 
 
+@stored_text()  # emails are written in Spanish
 def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
                     now: datetime) -> int:
     """Tell ``assignee`` a request was assigned to them, unless they opted out."""
@@ -115,6 +118,7 @@ def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
                             number=ticket.public_number))
 
 
+@stored_text()  # emails are written in Spanish
 def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime) -> int:
     """Warn the department's agents and supervisors that 75% of the time is used."""
     queued = 0
@@ -129,6 +133,7 @@ def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime) -> in
     return queued
 
 
+@stored_text()  # emails are written in Spanish
 def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime) -> int:
     """Escalate a missed deadline to the department's supervisors.
 
@@ -178,6 +183,7 @@ def _claim_digest(session: Session, user: User, previous: datetime | None,
     return claimed == 1
 
 
+@stored_text()  # emails are written in Spanish
 def send_staff_digests(session: Session, now: datetime) -> int:
     """Queue one summary email per staff member on a digest who has one due.
 
