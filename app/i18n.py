@@ -19,7 +19,7 @@ code (README, "Translations").
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from pathlib import Path
 
 import click
@@ -44,7 +44,6 @@ _ACCEPTED = {"es-CL": "es_CL", "es": "es_CL", "en": "en"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 POT_FILE = PROJECT_ROOT / "messages.pot"
-BABEL_CFG = PROJECT_ROOT / "babel.cfg"
 
 bp = Blueprint("i18n", __name__)
 
@@ -133,9 +132,10 @@ def _pybabel(*args: str) -> None:
 
 def extract_messages(pot: Path | None = None) -> None:
     """Write ``messages.pot`` (or ``pot``) from the code and templates (babel.cfg)."""
-    _pybabel("extract", "-F", str(BABEL_CFG), "-k", "_l", "-k", "lazy_gettext",
-             "-k", "lazy_ngettext:1,2", "--sort-by-file", "-o", str(pot or POT_FILE),
-             str(PROJECT_ROOT))
+    with chdir(PROJECT_ROOT):  # paths in the catalog relative to the project
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
+                 "-k", "lazy_ngettext:1,2", "--sort-by-file", "--project", "Conectados",
+                 "-o", str(pot or POT_FILE), ".")
 
 
 @translate_cli.command("extract")

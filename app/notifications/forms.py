@@ -15,7 +15,7 @@ class PreferencesForm(FlaskForm):
     )
     assigned = BooleanField(_l("Cuando se me asigna una solicitud"))
     sla_warning = BooleanField(
-        _l("Cuando una solicitud de mi departamento usó el 75% de su plazo"),
+        _l("Cuando una solicitud de mi departamento usó el %(share)s de su plazo", share="75%"),
         description=_l("Para funcionarios y jefaturas del departamento."))
     sla_breach = BooleanField(
         _l("Cuando una solicitud de mi departamento superó su plazo"),
