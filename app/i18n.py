@@ -5,7 +5,8 @@ needs no catalog. English lives in ``app/translations/en/LC_MESSAGES`` (the
 ``.po`` and its compiled ``.mo``, both committed).
 
 The locale of a request is, in order: the ``lang`` cookie set by the switch
-(``POST /idioma``), the browser's ``Accept-Language``, then Spanish. Dates
+(``POST /idioma``), the browser's ``Accept-Language``, then Spanish. The
+REST API and Open311 always answer in Spanish (their documented contract). Dates
 and times are always shown in America/Santiago (``BABEL_DEFAULT_TIMEZONE``).
 
 Emails are rendered in Spanish whatever the language of the person whose
@@ -38,6 +39,8 @@ LOCALES = {
     "es_CL": ("es-CL", "Español"),
     "en": ("en", "English"),
 }
+# The REST API and Open311 answer in Spanish whatever the client's Accept-Language.
+MACHINE_PATHS = ("/api/", "/open311/")
 # Accept-Language tags we answer, mapped to our locales.
 _ACCEPTED = {"es-CL": "es_CL", "es": "es_CL", "en": "en"}
 
@@ -52,6 +55,8 @@ def select_locale() -> str:
     """The request's locale: the switch's cookie, else Accept-Language, else Spanish."""
     if not has_request_context():
         return DEFAULT_LOCALE  # jobs and the CLI write Spanish
+    if request.path.startswith(MACHINE_PATHS):
+        return DEFAULT_LOCALE  # API and Open311 answers stay as documented (Spanish)
     chosen = request.cookies.get(COOKIE)
     if chosen in LOCALES:
         return chosen
