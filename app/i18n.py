@@ -55,7 +55,7 @@ def select_locale() -> str:
     """The request's locale: the switch's cookie, else Accept-Language, else Spanish."""
     if not has_request_context():
         return DEFAULT_LOCALE  # jobs and the CLI write Spanish
-    if request.path.startswith(MACHINE_PATHS):
+    if request.path.startswith(MACHINE_PATHS) and request.blueprint != "api_docs":
         return DEFAULT_LOCALE  # API and Open311 answers stay as documented (Spanish)
     chosen = request.cookies.get(COOKIE)
     if chosen in LOCALES:
