@@ -33,7 +33,7 @@ from app.extensions import babel, csrf
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 DEFAULT_LOCALE = "es_CL"
-# Locale code -> the BCP 47 tag for <html lang> and hreflang, and the name of
+# Locale code -> the BCP 47 tag for <html lang> and the button, and the name of
 # the language in itself (what the switch shows).
 LOCALES = {
     "es_CL": ("es-CL", "Español"),
@@ -41,8 +41,8 @@ LOCALES = {
 }
 # The REST API and Open311 answer in Spanish whatever the client's Accept-Language.
 MACHINE_PATHS = ("/api/", "/open311/")
-# Accept-Language tags we answer, mapped to our locales.
-_ACCEPTED = {"es-CL": "es_CL", "es": "es_CL", "en": "en"}
+# Accept-Language primary tags we answer, mapped to our locales.
+_BY_PRIMARY_TAG = {"es": "es_CL", "en": "en"}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -60,8 +60,13 @@ def select_locale() -> str:
     chosen = request.cookies.get(COOKIE)
     if chosen in LOCALES:
         return chosen
-    best = request.accept_languages.best_match(list(_ACCEPTED))
-    return _ACCEPTED.get(best, DEFAULT_LOCALE) if best else DEFAULT_LOCALE
+    # The first language the browser prefers that we have, by its primary tag:
+    # es-AR counts as Spanish even when en comes later in the list.
+    for tag, quality in request.accept_languages:  # highest quality first
+        locale = _BY_PRIMARY_TAG.get(tag.split("-")[0].split("_")[0].lower())
+        if locale and quality > 0:
+            return locale
+    return DEFAULT_LOCALE
 
 
 @contextmanager

@@ -164,6 +164,9 @@ def test_accept_language_chooses_when_there_is_no_cookie(client):
     assert _lang(client.get("/", headers={"Accept-Language": "es-CL,es;q=0.9,en;q=0.5"})) \
         == "es-CL"
     assert _lang(client.get("/", headers={"Accept-Language": "fr-FR"})) == "es-CL"
+    # Any Spanish the browser prefers beats a later English.
+    assert _lang(client.get("/", headers={"Accept-Language": "es-AR,en;q=0.5"})) == "es-CL"
+    assert _lang(client.get("/", headers={"Accept-Language": "pt-BR,en-GB;q=0.8"})) == "en"
     response = client.get("/", headers={"Accept-Language": "en"})
     assert "Accept-Language" in response.headers["Vary"]
     client.post("/idioma", data={"lang": "es_CL", "next": "/"})  # the choice wins
