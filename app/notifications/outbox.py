@@ -92,8 +92,8 @@ def enqueue(
     """Render ``templates/emails/<template>.txt`` (and ``.html`` if any) and queue it.
 
     Subject and body are in Spanish (the default locale) even when the
-    current request is in English: pass ``subject`` as a lazy string
-    (``lazy_gettext``) so it is translated in that locale too.
+    current request is in English. Build ``subject`` and ``context`` under
+    ``app.i18n.stored_text()`` too (or pass a lazy subject), as the callers do.
 
     The subject is put on one line (see ``safe_subject``). ``headers`` are
     extra headers (e.g. ``In-Reply-To``) sent as given.
@@ -103,6 +103,7 @@ def enqueue(
         holds a line break (header injection).
     """
     now = now or utcnow()
+    checked_headers, address = _checked_headers(headers), checked_recipient(recipient)
     # Emails are written in Spanish whatever language the person whose action
     # caused them browses in; a lazy ``subject`` is translated here too.
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -110,8 +111,8 @@ def enqueue(
         body_text = render_template(f"emails/{template}.txt", **context)
         body_html = _render_html(template, context)
     message = OutboxMessage(
-        headers=_checked_headers(headers),
-        recipient=checked_recipient(recipient),
+        headers=checked_headers,
+        recipient=address,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
