@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.config import load_config
-from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     mail.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    from app.i18n import init_app as init_i18n
+
+    init_i18n(app)  # Flask-Babel with the locale switch (app/i18n.py)
     login_manager.init_app(app)
     limiter.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -190,6 +190,7 @@ def load_config(instance_path: Path) -> dict:
         "FORM_MIN_FILL_SECONDS": _env_int("FORM_MIN_FILL_SECONDS", 2),
         "BABEL_DEFAULT_LOCALE": "es_CL",
         "BABEL_DEFAULT_TIMEZONE": "America/Santiago",
+        "BABEL_TRANSLATION_DIRECTORIES": "translations",  # app/translations (app.i18n)
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

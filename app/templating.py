@@ -7,15 +7,27 @@ from datetime import datetime
 from flask import Flask
 from flask_babel import format_datetime
 
+from app.i18n import current_locale
 from app.tickets.models import Status
+
+# Per language: "long" for pages and emails, "short" for tables and exports.
+# Spanish keeps the Chilean 24-hour day-month-year order; English reads
+# "1 December 2026, 14:05" (day first, so dates are never read US-style).
+DATETIME_PATTERNS = {
+    "es": {"long": "d 'de' MMMM 'de' y, HH:mm", "short": "dd-MM-y HH:mm"},
+    "en": {"long": "d MMMM y, HH:mm", "short": "dd-MM-y HH:mm"},
+}
 
 
 def local_datetime(value: datetime | None, style: str = "medium") -> str:
-    """A UTC instant shown in America/Santiago, in the user's locale."""
+    """A UTC instant shown in America/Santiago, in the user's locale.
+
+    ``style`` is ``long``, ``short``, a Babel style (``medium``...) or a CLDR pattern.
+    """
     if value is None:
         return ""
-    patterns = {"long": "d 'de' MMMM 'de' y, HH:mm", "short": "dd-MM-y HH:mm"}
-    return format_datetime(value, patterns.get(style, style))
+    language = "en" if current_locale().startswith("en") else "es"
+    return format_datetime(value, DATETIME_PATTERNS[language].get(style, style))
 
 
 def init_app(app: Flask) -> None:

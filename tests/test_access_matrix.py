@@ -197,6 +197,8 @@ ROUTES: dict[str, Route] = {
     "static": Route("/static/site.css", GET, public),
     "health.healthz": Route("/healthz", GET, public),
     "health.readyz": Route("/readyz", GET, public),
+    # the language switch (no CSRF token: docs/SECURITY.md)
+    "i18n.switch": Route("/idioma", POST, public, data={"lang": "en", "next": "/"}),
     # login and password reset
     "accounts.login": Route("/gestion/ingresar", GET_POST, public, csrf=True),
     "accounts.logout": Route("/gestion/salir", POST, public, csrf=True),

@@ -24,6 +24,7 @@ from app.accounts.services import PASSWORD_MIN, find_by_email
 from app.database import UTCDateTime, utcnow
 from app.domain import ValidationFailed
 from app.extensions import db
+from app.i18n import stored_text
 from app.notifications.outbox import enqueue
 
 RESET_TOKEN_MINUTES = 30  # the pages say "30 minutos"
@@ -64,13 +65,14 @@ def request_reset(session: Session, email: str, *, base_url: str,
         user=user, token_hash=_digest(secret), created_at=now,
         expires_at=now + timedelta(minutes=RESET_TOKEN_MINUTES)))
     session.flush()
-    enqueue(session, recipient=user.email,
-            subject=_("Cambia tu contraseña de Conectados"),
-            template="staff_password_reset",
-            context={"user": user, "minutes": RESET_TOKEN_MINUTES,
-                     "municipality": current_app.config["MUNICIPALITY_NAME"],
-                     "url": f"{base_url.rstrip('/')}/gestion/recuperar/{secret}"},
-            now=now)
+    with stored_text():  # emails are written in Spanish
+        enqueue(session, recipient=user.email,
+                subject=_("Cambia tu contraseña de Conectados"),
+                template="staff_password_reset",
+                context={"user": user, "minutes": RESET_TOKEN_MINUTES,
+                         "municipality": current_app.config["MUNICIPALITY_NAME"],
+                         "url": f"{base_url.rstrip('/')}/gestion/recuperar/{secret}"},
+                now=now)
     return secret
 
 

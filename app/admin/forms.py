@@ -16,7 +16,7 @@ from wtforms import (
 
 from app.accounts.credentials import Scope
 from app.accounts.models import Role
-from app.catalog.attributes import Datatype
+from app.catalog.attributes import DATATYPE_LABELS, Datatype
 from app.catalog.models import Visibility
 from app.catalog.sla import PolicyKind, TargetUnit
 from app.forms import int_or_none
@@ -112,7 +112,7 @@ class AttributeForm(FlaskForm):
                        render_kw={"maxlength": 40, "autocomplete": "off"})
     description = StringField(_l("Pregunta"), render_kw={"maxlength": 500})
     datatype = SelectField(_l("Tipo de respuesta"), validate_choice=False,
-                           choices=[(d.value, d.label) for d in Datatype])
+                           choices=[(d.value, DATATYPE_LABELS[d]) for d in Datatype])
     datatype_description = StringField(_l("Ayuda (opcional)"), render_kw={"maxlength": 500})
     values_text = TextAreaField(
         _l("Opciones (solo para listas)"),

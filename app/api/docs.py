@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
@@ -28,18 +29,18 @@ def _ref_name(ref: str) -> str:
 def describe_type(schema: dict) -> dict:
     """A property's type for people: ``{"text", "link"}`` (link is a schema name)."""
     if not schema:
-        return {"text": "cualquiera", "link": None}
+        return {"text": _("cualquiera"), "link": None}
     if "$ref" in schema:
         return {"text": _ref_name(schema["$ref"]), "link": _ref_name(schema["$ref"])}
     if "allOf" in schema and len(schema["allOf"]) == 1:
         return describe_type(schema["allOf"][0])
-    kind = schema.get("type", "objeto")
+    kind = schema.get("type") or _("objeto")
     if kind == "array":
         inner = describe_type(schema.get("items", {}))
-        return {"text": f"lista de {inner['text']}", "link": inner["link"]}
+        return {"text": _("lista de %(type)s", type=inner["text"]), "link": inner["link"]}
     if kind == "object" and "additionalProperties" in schema:
         inner = describe_type(schema["additionalProperties"] or {})
-        return {"text": f"objeto de {inner['text']}", "link": inner["link"]}
+        return {"text": _("objeto de %(type)s", type=inner["text"]), "link": inner["link"]}
     text = kind + (f" ({schema['format']})" if "format" in schema else "")
     if "enum" in schema:
         text += ": " + ", ".join(str(v) for v in schema["enum"])
@@ -48,14 +49,14 @@ def describe_type(schema: dict) -> dict:
 
 def _constraints(schema: dict) -> str:
     parts = []
-    for key, label in (("minLength", "mín. largo"), ("maxLength", "máx. largo"),
-                       ("minimum", "mín."), ("maximum", "máx.")):
+    for key, label in (("minLength", _("mín. largo %(n)s")), ("maxLength", _("máx. largo %(n)s")),
+                       ("minimum", _("mín. %(n)s")), ("maximum", _("máx. %(n)s"))):
         if key in schema:
-            parts.append(f"{label} {schema[key]}")
+            parts.append(label % {"n": schema[key]})
     if schema.get("nullable"):
-        parts.append("admite null")
+        parts.append(_("admite null"))
     if "default" in schema:
-        parts.append(f"por omisión {schema['default']}")
+        parts.append(_("por omisión %(value)s", value=schema["default"]))
     return ", ".join(parts)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.catalog.models import Category, Department, Macrosector
 from app.catalog.routing_models import RoutingRule
+from app.i18n import stored_text
 from app.tickets.models import Channel
 
 _WORD_RE = re.compile(r"\w+")
@@ -94,6 +95,7 @@ def active_rules(session: Session) -> list[RoutingRule]:
                  selectinload(RoutingRule.macrosector))))
 
 
+@stored_text()
 def route(session: Session, *, category: Category, description: str = "",
           address: str | None = None, macrosector: Macrosector | None = None,
           channel: Channel | None = None) -> RoutingDecision:

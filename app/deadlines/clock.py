@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,7 @@ from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.database import utcnow
 from app.deadlines.calendar_source import load_calendar
 from app.domain import DomainError, ValidationFailed
+from app.i18n import stored_text
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.tickets.models import (
@@ -135,6 +135,7 @@ def record_first_response(session: Session, ticket: Ticket, now: datetime) -> No
         load_calendar(session), ticket, ticket.first_response_at)
 
 
+@stored_text()  # the timeline notes on pauses
 def after_transition(session: Session, ticket: Ticket, event: TicketEvent,
                      now: datetime) -> None:
     """Pause, resume or stop the clock after the status change in ``event``."""
@@ -245,8 +246,10 @@ def format_duration(seconds: int) -> str:
 
 
 def local_text(instant: datetime) -> str:
-    """An instant as Chileans read it, in the office time zone."""
-    return format_datetime(instant, "d 'de' MMMM 'de' y, HH:mm")
+    """An instant in the office time zone, written for the active language."""
+    from app.templating import local_datetime
+
+    return local_datetime(instant, "long")
 
 
 class ExtensionRefused(DomainError):
@@ -302,26 +305,28 @@ def extend_legal_deadline(session: Session, ticket: Ticket, *, actor: User, reas
     reset_stale_alerts(session, ticket, now)
     ticket.deadline_extended_at = now
     ticket.updated_at = now
+    with stored_text():
+        body = _("Plazo prorrogado por %(days)d días hábiles (Ley 20.285, art. 14), "
+                 "hasta el %(due)s. Motivo: %(reason)s",
+                 days=days, due=local_text(ticket.resolution_due_at), reason=reason)
     event = TicketEvent(
         ticket=ticket, kind=EventKind.DEADLINE_CHANGED, visibility=EventVisibility.PUBLIC,
-        actor_kind=ActorKind.STAFF, actor=actor, created_at=now,
-        body=_("Plazo prorrogado por %(days)d días hábiles (Ley 20.285, art. 14), "
-               "hasta el %(due)s. Motivo: %(reason)s",
-               days=days, due=local_text(ticket.resolution_due_at), reason=reason),
+        actor_kind=ActorKind.STAFF, actor=actor, created_at=now, body=body,
     )
     session.add(event)
     session.flush()
     if ticket.contact_email:
-        enqueue(
-            session, recipient=ticket.contact_email,
-            subject=_("Se prorrogó el plazo de tu solicitud %(number)s",
-                      number=ticket.public_number),
-            template="deadline_extended",
-            context={"ticket": ticket, "days": days, "reason": reason,
-                     "old_due": local_text(old_due),
-                     "new_due": local_text(ticket.resolution_due_at),
-                     "status_url": status_page_url(ticket),
-                     "municipality": current_app.config["MUNICIPALITY_NAME"]},
-            ticket_id=ticket.id, now=now,
-        )
+        with stored_text():  # emails are written in Spanish
+            enqueue(
+                session, recipient=ticket.contact_email,
+                subject=_("Se prorrogó el plazo de tu solicitud %(number)s",
+                          number=ticket.public_number),
+                template="deadline_extended",
+                context={"ticket": ticket, "days": days, "reason": reason,
+                         "old_due": local_text(old_due),
+                         "new_due": local_text(ticket.resolution_due_at),
+                         "status_url": status_page_url(ticket),
+                         "municipality": current_app.config["MUNICIPALITY_NAME"]},
+                ticket_id=ticket.id, now=now,
+            )
     return event

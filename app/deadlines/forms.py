@@ -6,7 +6,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from app.deadlines.clock import REASON_MAX
-from app.deadlines.models import OverrideKind
+from app.deadlines.models import OVERRIDE_KIND_LABELS, OverrideKind
 
 
 class ExtensionForm(FlaskForm):
@@ -28,5 +28,6 @@ class HolidayForm(FlaskForm):
                       render_kw={"maxlength": 10, "inputmode": "numeric"})
     name = StringField(_l("Nombre"), description=_l("Por ejemplo: Aniversario de la comuna."),
                        render_kw={"maxlength": 120})
-    kind = SelectField(_l("Tipo"), choices=[SelectChoice(k.value, k.label) for k in OverrideKind],
-                       validate_choice=False)
+    kind = SelectField(_l("Tipo"), validate_choice=False,
+                       choices=[SelectChoice(k.value, OVERRIDE_KIND_LABELS[k])
+                                for k in OverrideKind])

@@ -277,7 +277,8 @@ def compliance_table(session: Session, f: MetricsFilter, now: datetime, link: Li
                  number(c.total, link(_segment(f, "con-plazo")) if c.total else None),
                  percent_cell(100.0 if c.total else None)])
     caption = _("Cumplimiento de plazos de resolución")
-    table = Table("cumplimiento", caption, [_("Situación"), _("Solicitudes"), _("% del total")],
+    table = Table("cumplimiento", caption, [_("Situación"), _("Solicitudes"),
+                                            _("Porcentaje del total")],
                   body)
     table.notes.append(_("Cumplimiento: %(p)s de las solicitudes terminadas se resolvieron a "
                          "tiempo.", p=percent_cell(c.on_time_percent).text))

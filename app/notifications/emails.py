@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from app.i18n import stored_text
 from app.notifications.outbox import enqueue
 from app.tickets.models import Ticket, TicketEvent
 
@@ -41,6 +42,7 @@ def _queue_for_resident(session: Session, ticket: Ticket, *, subject: str,
     )
 
 
+@stored_text()  # emails are written in Spanish
 def queue_confirmation(session: Session, ticket: Ticket, now: datetime | None = None,
                        headers: dict[str, str] | None = None) -> None:
     """Queue the 'we received your request' email with the tracking code.
@@ -53,6 +55,7 @@ def queue_confirmation(session: Session, ticket: Ticket, now: datetime | None = 
     )
 
 
+@stored_text()  # emails are written in Spanish
 def queue_status_change(session: Session, ticket: Ticket, event: TicketEvent,
                         now: datetime | None = None) -> None:
     """Queue the email telling the resident their request changed status."""
@@ -63,6 +66,7 @@ def queue_status_change(session: Session, ticket: Ticket, event: TicketEvent,
     )
 
 
+@stored_text()  # emails are written in Spanish
 def queue_public_reply(session: Session, ticket: Ticket, event: TicketEvent,
                        now: datetime | None = None) -> None:
     """Queue the email carrying a staff reply to the resident."""

@@ -21,7 +21,9 @@ from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from flask_mail import Message
 from jinja2 import TemplateNotFound
 from sqlalchemy.orm import Session
@@ -82,7 +84,7 @@ def enqueue(
     session: Session,
     *,
     recipient: str,
-    subject: str,
+    subject: str | LazyString,
     template: str,
     context: dict,
     ticket_id: int | None = None,
@@ -90,6 +92,10 @@ def enqueue(
     headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
     """Render ``templates/emails/<template>.txt`` (and ``.html`` if any) and queue it.
+
+    Subject and body are in Spanish (the default locale) even when the
+    current request is in English. Build ``subject`` and ``context`` under
+    ``app.i18n.stored_text()`` too (or pass a lazy subject), as the callers do.
 
     The subject is put on one line (see ``safe_subject``). ``headers`` are
     extra headers (e.g. ``In-Reply-To``) sent as given.
@@ -99,12 +105,19 @@ def enqueue(
         holds a line break (header injection).
     """
     now = now or utcnow()
+    checked_headers, address = _checked_headers(headers), checked_recipient(recipient)
+    # Emails are written in Spanish whatever language the person whose action
+    # caused them browses in; a lazy ``subject`` is translated here too.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = safe_subject(str(subject))
+        body_text = render_template(f"emails/{template}.txt", **context)
+        body_html = _render_html(template, context)
     message = OutboxMessage(
-        headers=_checked_headers(headers),
-        recipient=checked_recipient(recipient),
-        subject=safe_subject(subject),
-        body_text=render_template(f"emails/{template}.txt", **context),
-        body_html=_render_html(template, context),
+        headers=checked_headers,
+        recipient=address,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
         template=template,
         ticket_id=ticket_id,
         created_at=now,

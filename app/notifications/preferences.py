@@ -29,14 +29,14 @@ class NewTicketMode(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str(_NEW_TICKET_LABELS[self])
+        return str(NEW_TICKET_LABELS[self])
 
     @property
     def is_digest(self) -> bool:
         return self in (NewTicketMode.HOURLY, NewTicketMode.DAILY)
 
 
-_NEW_TICKET_LABELS = {
+NEW_TICKET_LABELS = {
     NewTicketMode.OFF: _l("No avisarme"),
     NewTicketMode.IMMEDIATE: _l("Un correo por cada solicitud nueva"),
     NewTicketMode.HOURLY: _l("Un resumen cada hora"),

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User, department_membership
+from app.i18n import stored_text
 from app.notifications.outbox import UnsafeRecipient, enqueue
 from app.notifications.preferences import (
     NewTicketMode,
@@ -87,6 +88,7 @@ def _queue(session: Session, *, recipient: str, subject: str, template: str,
     return 1
 
 
+@stored_text()  # emails are written in Spanish
 def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int:
     """Email the department's members who want each new request at once.
 
@@ -107,6 +109,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int
     return queued
 
 
+@stored_text()  # emails are written in Spanish
 def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
                     now: datetime) -> int:
     """Tell ``assignee`` a request was assigned to them, unless they opted out."""
@@ -118,6 +121,7 @@ def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
                             number=ticket.public_number))
 
 
+@stored_text()  # emails are written in Spanish
 def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime,
                        deadline: str = RESOLUTION) -> int:
     """Warn the department's agents and supervisors that 75% of the time is used.
@@ -139,6 +143,7 @@ def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime,
     return queued
 
 
+@stored_text()  # emails are written in Spanish
 def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime,
                       deadline: str = RESOLUTION) -> int:
     """Escalate a missed deadline (``RESOLUTION`` or ``FIRST_RESPONSE``) to the
@@ -193,6 +198,7 @@ def _claim_digest(session: Session, user: User, previous: datetime | None,
     return claimed == 1
 
 
+@stored_text()  # emails are written in Spanish
 def send_staff_digests(session: Session, now: datetime) -> int:
     """Queue one summary email per staff member on a digest who has one due.
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.domain import ValidationFailed
+from app.i18n import stored_text
 from app.notifications.outbox import enqueue
 from app.residents.models import ResidentAccount, ResidentLoginToken
 from app.tickets.contact import normalize_email
@@ -70,13 +71,14 @@ def request_link(session: Session, raw_email: str, *, now: datetime | None = Non
                                    expires_at=now + timedelta(minutes=minutes)))
     session.flush()
     base = current_app.config["PUBLIC_BASE_URL"]
-    enqueue(session, recipient=email,
-            subject=_("Tu enlace para entrar a Mis solicitudes"),
-            template="resident_login_link",
-            context={"link_url": f"{base}/mis-solicitudes/enlace/{secret}",
-                     "minutes": minutes,
-                     "municipality": current_app.config["MUNICIPALITY_NAME"]},
-            now=now)
+    with stored_text():  # emails are written in Spanish
+        enqueue(session, recipient=email,
+                subject=_("Tu enlace para entrar a Mis solicitudes"),
+                template="resident_login_link",
+                context={"link_url": f"{base}/mis-solicitudes/enlace/{secret}",
+                         "minutes": minutes,
+                         "municipality": current_app.config["MUNICIPALITY_NAME"]},
+                now=now)
     return True
 
 

@@ -16,6 +16,7 @@ from app.accounts.models import Role, User, department_membership
 from app.catalog.models import Department
 from app.database import utcnow
 from app.domain import ValidationFailed
+from app.i18n import stored_text
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.surveys.invitations import (
@@ -154,10 +155,11 @@ def answer_survey(session: Session, survey: ResolutionSurvey, answer: Resolution
     reopened = reopen_refused = False
     if answer.reopen and unhappy:
         if ticket.status is Status.RESOLVED:
+            with stored_text():
+                note = _("Reabierta a pedido del vecino/a en la encuesta de satisfacción.")
             lifecycle.transition(
                 session, ticket, Status.IN_PROGRESS, actor=None,
-                actor_kind=ActorKind.RESIDENT, now=now, notify=notify,
-                note=_("Reabierta a pedido del vecino/a en la encuesta de satisfacción."))
+                actor_kind=ActorKind.RESIDENT, now=now, notify=notify, note=note)
             reopened = survey.reopened = True
         else:
             reopen_refused = True
@@ -168,6 +170,7 @@ def answer_survey(session: Session, survey: ResolutionSurvey, answer: Resolution
                          reopen_refused=reopen_refused)
 
 
+@stored_text()
 def summary(survey: ResolutionSurvey) -> str:
     """One Spanish paragraph with the answers, for the timeline and emails."""
     parts = [_("¿Se resolvió?: %(answer)s", answer=survey.resolved_answer.label),
@@ -207,15 +210,16 @@ def queue_supervisor_flag(session: Session, survey: ResolutionSurvey, *,
                     ticket.public_number, ticket.department.slug)
     base = current_app.config["PUBLIC_BASE_URL"]
     for recipient in recipients:
-        enqueue(
-            session, recipient=recipient, ticket_id=ticket.id, now=now,
-            subject=_("Encuesta con respuesta negativa: solicitud %(number)s",
-                      number=ticket.public_number),
-            template="survey_flagged",
-            context={"ticket": ticket, "survey": survey, "summary": summary(survey),
-                     "staff_url": f"{base}/gestion/solicitudes/{ticket.id}",
-                     "municipality": current_app.config["MUNICIPALITY_NAME"]},
-        )
+        with stored_text():  # emails are written in Spanish
+            enqueue(
+                session, recipient=recipient, ticket_id=ticket.id, now=now,
+                subject=_("Encuesta con respuesta negativa: solicitud %(number)s",
+                          number=ticket.public_number),
+                template="survey_flagged",
+                context={"ticket": ticket, "survey": survey, "summary": summary(survey),
+                         "staff_url": f"{base}/gestion/solicitudes/{ticket.id}",
+                         "municipality": current_app.config["MUNICIPALITY_NAME"]},
+            )
     return len(recipients)
 
 
@@ -254,15 +258,16 @@ def send_reminders(session: Session, *, now: datetime | None = None,
         if claimed != 1:
             continue
         ticket = survey.ticket
-        enqueue(
-            session, recipient=ticket.contact_email, ticket_id=ticket.id, now=now,
-            subject=_("¿Se resolvió tu solicitud %(number)s?", number=ticket.public_number),
-            template="survey_reminder",
-            context={"ticket": ticket, "survey_url": survey_url(survey, external=True),
-                     "status_url": status_page_url(ticket),
-                     "expires_on": format_date(survey.expires_at, "long"),
-                     "municipality": current_app.config["MUNICIPALITY_NAME"]},
-        )
+        with stored_text():  # emails are written in Spanish
+            enqueue(
+                session, recipient=ticket.contact_email, ticket_id=ticket.id, now=now,
+                subject=_("¿Se resolvió tu solicitud %(number)s?", number=ticket.public_number),
+                template="survey_reminder",
+                context={"ticket": ticket, "survey_url": survey_url(survey, external=True),
+                         "status_url": status_page_url(ticket),
+                         "expires_on": format_date(survey.expires_at, "long"),
+                         "municipality": current_app.config["MUNICIPALITY_NAME"]},
+            )
         queued += 1
     session.flush()
     return queued

@@ -20,6 +20,7 @@ from app.accounts.models import Role, User, department_membership
 from app.catalog.models import AutoAssign, Department
 from app.database import utcnow
 from app.domain import ValidationFailed
+from app.i18n import stored_text
 from app.notifications.staff import notify_assigned
 from app.tickets.models import (
     OPEN_STATUSES,
@@ -97,9 +98,12 @@ def assign(session: Session, ticket: Ticket, assignee: User | None, *, actor: Us
         raise ValidationFailed(message, {"assignee": [message]})
     ticket.assigned_to = assignee
     if assignee is None:
-        return _record(session, ticket, _("Quedó sin asignar."), actor=actor, now=now)
-    event = _record(session, ticket, _("Asignada a %(name)s.", name=assignee.name),
-                    actor=actor, now=now)
+        with stored_text():
+            note = _("Quedó sin asignar.")
+        return _record(session, ticket, note, actor=actor, now=now)
+    with stored_text():
+        note = _("Asignada a %(name)s.", name=assignee.name)
+    event = _record(session, ticket, note, actor=actor, now=now)
     if notify and assignee.id != actor.id:
         notify_assigned(session, ticket, assignee, now=now)
     return event
@@ -167,10 +171,10 @@ def auto_assign(session: Session, ticket: Ticket, *, now: datetime | None = None
     if chosen is None:
         return None
     ticket.assigned_to = chosen
-    _record(session, ticket, _("Asignada automáticamente a %(name)s (%(mode)s).",
-                               name=chosen.name,
-                               mode=_AUTO_REASONS[ticket.department.auto_assign]),
-            actor=None, now=now)
+    with stored_text():
+        note = _("Asignada automáticamente a %(name)s (%(mode)s).", name=chosen.name,
+                 mode=_AUTO_REASONS[ticket.department.auto_assign])
+    _record(session, ticket, note, actor=None, now=now)
     if notify:
         notify_assigned(session, ticket, chosen, now=now)
     return chosen
@@ -185,6 +189,7 @@ def after_department_change(session: Session, ticket: Ticket, *, actor: User | N
     """
     if ticket.assigned_to_id is not None:
         ticket.assigned_to = None
-        _record(session, ticket, _("Quedó sin asignar al cambiar de departamento."),
-                actor=actor, now=now)
+        with stored_text():
+            note = _("Quedó sin asignar al cambiar de departamento.")
+        _record(session, ticket, note, actor=actor, now=now)
     auto_assign(session, ticket, now=now)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import User
 from app.database import utcnow
 from app.domain import DomainError
+from app.i18n import stored_text
 from app.tickets import lifecycle
 from app.tickets.access import can_see
 from app.tickets.models import (
@@ -94,16 +95,16 @@ def merge(session: Session, duplicate: Ticket, into: Ticket, *, actor: User,
     duplicate.duplicate_of = target
     for earlier in list(duplicate.duplicates):  # requests merged into this one follow too
         earlier.duplicate_of = target
-    public_note = _(
-        "Tu solicitud trata el mismo problema que la N° %(n)s, así que la atenderemos junto "
-        "con ella. Sigue su avance en esta misma página, con tu mismo código de "
-        "seguimiento.", n=target.public_number)
+    with stored_text():
+        public_note = _(
+            "Tu solicitud trata el mismo problema que la N° %(n)s, así que la atenderemos "
+            "junto con ella. Sigue su avance en esta misma página, con tu mismo código de "
+            "seguimiento.", n=target.public_number)
+        notes = ((duplicate, target, _("Unida a la N° %(n)s. Motivo: %(r)s")),
+                 (target, duplicate, _("Se unió la N° %(n)s como duplicada. Motivo: %(r)s")))
     lifecycle.transition(session, duplicate, Status.DUPLICATE, actor=actor, note=public_note,
                          now=now)
-    for ticket, other, text in (
-        (duplicate, target, _("Unida a la N° %(n)s. Motivo: %(r)s")),
-        (target, duplicate, _("Se unió la N° %(n)s como duplicada. Motivo: %(r)s")),
-    ):
+    for ticket, other, text in notes:
         session.add(TicketEvent(
             ticket=ticket, kind=EventKind.MERGED, visibility=EventVisibility.INTERNAL,
             actor_kind=ActorKind.STAFF, actor=actor,

@@ -12,6 +12,7 @@ from app.catalog.models import Department
 from app.database import utcnow
 from app.deadlines.clock import record_first_response
 from app.domain import ValidationFailed
+from app.i18n import stored_text
 from app.notifications.emails import queue_public_reply
 from app.tickets.assignment import after_department_change
 from app.tickets.lifecycle import transition
@@ -134,7 +135,8 @@ def add_resident_message(session: Session, ticket: Ticket, *, body: str,
     ticket.updated_at = now
     session.flush()
     if ticket.status is Status.RESOLVED:
+        with stored_text():
+            note = _("El vecino/a respondió; la solicitud se reabre.")
         transition(session, ticket, Status.IN_PROGRESS, actor=None,
-                   actor_kind=ActorKind.RESIDENT, now=now,
-                   note=_("El vecino/a respondió; la solicitud se reabre."))
+                   actor_kind=ActorKind.RESIDENT, now=now, note=note)
     return event

@@ -36,35 +36,36 @@ BATCH = 500
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str
+    type: object  # a lazy Spanish string
     meaning: object  # a lazy Spanish string
 
 
 FIELDS = [
-    Field("public_number", "texto", _l("Número público de la solicitud (año-correlativo).")),
-    Field("category_slug", "texto", _l("Identificador de la categoría; «reservada» para las "
+    Field("public_number", _l("texto"), _l("Número público de la solicitud (año-correlativo).")),
+    Field("category_slug", _l("texto"), _l("Identificador de la categoría; «reservada» para las "
                                        "categorías privadas.")),
-    Field("category_name", "texto", _l("Nombre de la categoría; «Categoría reservada» para las "
+    Field("category_name", _l("texto"), _l("Nombre de la categoría; «Categoría reservada» para las "
                                        "categorías privadas.")),
-    Field("department_slug", "texto", _l("Identificador del departamento que la atiende.")),
-    Field("department_name", "texto", _l("Nombre del departamento que la atiende.")),
-    Field("channel", "texto", _l("Canal de ingreso: web, email, phone, counter, api, open311.")),
-    Field("macrosector", "texto o vacío", _l("Macrosector de la comuna; vacío si no se indicó "
+    Field("department_slug", _l("texto"), _l("Identificador del departamento que la atiende.")),
+    Field("department_name", _l("texto"), _l("Nombre del departamento que la atiende.")),
+    Field("channel", _l("texto"),
+          _l("Canal de ingreso: web, email, phone, counter, api, open311.")),
+    Field("macrosector", _l("texto o vacío"), _l("Macrosector de la comuna; vacío si no se indicó "
                                              "o si la categoría es reservada.")),
-    Field("created_at", "fecha y hora ISO 8601", _l("Ingreso, hora de Chile con su desfase.")),
-    Field("first_response_at", "fecha y hora ISO 8601 o vacío", _l("Primera respuesta.")),
-    Field("resolved_at", "fecha y hora ISO 8601 o vacío", _l("Resolución.")),
-    Field("closed_at", "fecha y hora ISO 8601 o vacío", _l("Cierre.")),
-    Field("status", "texto", _l("Estado actual: received, in_review, in_progress, "
+    Field("created_at", _l("fecha y hora ISO 8601"), _l("Ingreso, hora de Chile con su desfase.")),
+    Field("first_response_at", _l("fecha y hora ISO 8601 o vacío"), _l("Primera respuesta.")),
+    Field("resolved_at", _l("fecha y hora ISO 8601 o vacío"), _l("Resolución.")),
+    Field("closed_at", _l("fecha y hora ISO 8601 o vacío"), _l("Cierre.")),
+    Field("status", _l("texto"), _l("Estado actual: received, in_review, in_progress, "
                                 "waiting_resident, resolved, closed, referred, duplicate.")),
-    Field("first_response_business_hours", "número o vacío",
+    Field("first_response_business_hours", _l("número o vacío"),
           _l("Horas hábiles (horario de atención municipal) hasta la primera respuesta.")),
-    Field("resolution_business_hours", "número o vacío",
+    Field("resolution_business_hours", _l("número o vacío"),
           _l("Horas hábiles hasta la resolución, sin los períodos en pausa.")),
-    Field("on_time", "verdadero/falso o vacío",
+    Field("on_time", _l("verdadero/falso o vacío"),
           _l("Si se resolvió dentro del plazo comprometido; vacío si no está resuelta "
              "o no tenía plazo.")),
-    Field("survey_score", "entero 1–5 o vacío",
+    Field("survey_score", _l("entero 1–5 o vacío"),
           _l("Nota de la encuesta de satisfacción; vacío si no se respondió.")),
 ]
 FIELD_NAMES = [f.name for f in FIELDS]

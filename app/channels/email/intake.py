@@ -46,6 +46,7 @@ from app.channels.email.parser import (
 )
 from app.database import utcnow
 from app.domain import DomainError, ValidationFailed
+from app.i18n import stored_text
 from app.notifications.emails import queue_confirmation, status_page_url
 from app.notifications.outbox import enqueue
 from app.privacy.anonymisation import ANONYMISERS
@@ -250,12 +251,14 @@ def _append(session: Session, parsed: ParsedEmail, ticket: Ticket, record: Inbou
     if was_final:
         record.reason = _("La solicitud está en estado final; se agregó el mensaje y se "
                           "pidió al vecino/a ingresar una solicitud nueva.")
-        enqueue(session, recipient=ticket.contact_email,
-                subject=_("Tu solicitud %(number)s ya está cerrada", number=ticket.public_number),
-                template="ticket_email_closed",
-                context={"ticket": ticket, "status_url": status_page_url(ticket),
-                         "municipality": _municipality()},
-                ticket_id=ticket.id, now=now, headers=reply_headers(parsed, reply_to))
+        with stored_text():  # emails are written in Spanish
+            enqueue(session, recipient=ticket.contact_email,
+                    subject=_("Tu solicitud %(number)s ya está cerrada",
+                              number=ticket.public_number),
+                    template="ticket_email_closed",
+                    context={"ticket": ticket, "status_url": status_page_url(ticket),
+                             "municipality": _municipality()},
+                    ticket_id=ticket.id, now=now, headers=reply_headers(parsed, reply_to))
     _store_attachments(session, ticket, parsed.attachments, record, now=now)
     return ticket
 
