@@ -96,7 +96,7 @@ class SlaPolicyForm(FlaskForm):
     resolution_unit = SelectField(_l("Unidad de la resolución"), validate_choice=False,
                                   choices=UNIT_CHOICES, default=TargetUnit.BUSINESS_DAYS.value)
     warn_percent = StringField(
-        _l("Aviso al departamento (% del plazo)"),
+        _l("Aviso al departamento (porcentaje del plazo)"),
         description=_l("Cuando pasa este porcentaje del plazo de resolución, se avisa. "
                        "Entre 1 y 100."),
         default="75", render_kw=NUMBER)

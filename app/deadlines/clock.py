@@ -195,6 +195,7 @@ def _resume(session: Session, calendar: BusinessCalendar, ticket: Ticket,
         actor_kind=ActorKind.SYSTEM, body=body, created_at=now))
 
 
+@stored_text()  # the timeline note
 def reset_stale_alerts(session: Session, ticket: Ticket, now: datetime) -> list[str]:
     """Clear the warning and breach flags that moved due dates made premature.
 
