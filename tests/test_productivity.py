@@ -342,9 +342,14 @@ def test_bulk_status_change_moves_every_selected_request(client, database, setup
     assert response.headers["Location"] == f"{QUEUE}?estado=todas"
     assert statuses(database, setup.tickets) == [Status.IN_REVIEW, Status.IN_REVIEW,
                                                  Status.RECEIVED]
+    agent_id = user_id(database, setup.agent)
     with database() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(TicketEvent).where(
             TicketEvent.kind == EventKind.STATUS_CHANGED)) == 2
+        audit = session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "ticket.status").order_by(AuditEntry.id)).all()
+        assert [(a.target_id, a.actor_id, a.details["to"]) for a in audit] == [
+            (str(t), agent_id, "in_review") for t in setup.tickets[:2]]
 
 
 def test_bulk_status_change_is_all_or_nothing(client, database, setup):
@@ -410,6 +415,10 @@ def test_bulk_merge_joins_the_selected_requests_into_the_chosen_one(client, data
         assert survivor.status is Status.RECEIVED and survivor.duplicate_of_id is None
         assert [(t.status, t.duplicate_of_id) for t in merged] == [
             (Status.DUPLICATE, survivor.id)] * 2
+        audit = session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "ticket.merge").order_by(AuditEntry.id)).all()
+        assert [(a.target_id, a.details["into"]) for a in audit] == [
+            (str(t.id), survivor.id) for t in merged]
 
 
 def test_bulk_merge_refused_for_one_merges_nothing(client, database, setup):

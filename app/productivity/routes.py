@@ -181,6 +181,13 @@ def delete_filter(filter_id: int):
 
 # --- Bulk actions ---------------------------------------------------------
 
+def _audit_each(tickets, action: str, details: dict) -> None:
+    """One audit entry per request a bulk action changed, as one by one would write."""
+    for ticket in tickets:
+        record(db.session, actor=current_user, action=action, target_type="ticket",
+               target_id=ticket.id, ip=client_ip(), details=details)
+
+
 def _bulk_assign(form: BulkForm, tickets) -> str:
     """Assign the selected requests (all or nothing), audited like one by one.
 
@@ -195,9 +202,7 @@ def _bulk_assign(form: BulkForm, tickets) -> str:
             message = _("Elige a una persona de la lista.")
             raise bulk.BulkRefused(message, [], {"assignee": [message]})
     changed, unchanged = bulk.assign_to(db.session, tickets, assignee, actor=current_user)
-    for ticket in changed:
-        record(db.session, actor=current_user, action="ticket.assign", target_type="ticket",
-               target_id=ticket.id, ip=client_ip())
+    _audit_each(changed, "ticket.assign", {"bulk": True})
     if assignee is None:
         success = _("%(n)d solicitudes quedaron sin asignar.", n=len(changed))
     else:
@@ -227,12 +232,15 @@ def bulk_action():
             moved = bulk.change_status(db.session, tickets, target, actor=current_user,
                                        note=form.note.data,
                                        visible_to_resident=form.visible_to_resident.data)
+            _audit_each(tickets, "ticket.status", {"to": target.value, "bulk": True})
             success = _("%(n)d solicitudes pasaron a «%(s)s».", n=moved, s=target.label)
         elif action == "asignar":
             success = _bulk_assign(form, tickets)
         else:
             survivor = bulk.merge_into(db.session, tickets, form.target.data,
                                        actor=current_user, reason=form.reason.data)
+            _audit_each([t for t in tickets if t.id != survivor.id], "ticket.merge",
+                        {"into": survivor.id, "bulk": True})
             success = _("Las solicitudes marcadas se unieron a la N° %(n)s.",
                         n=survivor.public_number)
     except bulk.BulkRefused as error:
