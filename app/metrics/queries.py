@@ -32,13 +32,13 @@ from app.metrics.filters import MetricsFilter
 from app.metrics.percentile import percentile_cont
 from app.metrics.periods import AGEING_BUCKETS, ageing_boundaries, month_boundaries, month_starts
 from app.surveys.results import SatisfactionRow, satisfaction_totals
-from app.tickets.models import OPEN_STATUSES, Channel, Ticket
+from app.tickets.models import Channel, Ticket, open_clause
 
 DIMENSIONS = ("canal", "departamento", "categoria")
 
 
 def _is_open():
-    return Ticket.status.in_(OPEN_STATUSES)
+    return open_clause()
 
 
 def _finished_at():

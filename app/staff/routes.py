@@ -20,7 +20,7 @@ from app.staff.routing_forms import AssignForm, AssignMeForm
 from app.tickets import assignment, lifecycle, timeline
 from app.tickets.access import can_see, get_visible_ticket_or_404, visible_tickets
 from app.tickets.contact import has_contact
-from app.tickets.models import OPEN_STATUSES, Status, Ticket
+from app.tickets.models import Status, Ticket, open_clause
 
 bp = Blueprint("staff", __name__, url_prefix="/gestion")
 
@@ -55,7 +55,7 @@ def queue():
     # Links from the dashboards (app/metrics): channel, macrosector, filing days.
     query, extra_filters = queue_extra_filters(query, request.args)
     if status_filter == "abiertas":
-        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+        query = query.where(open_clause())
     elif status_filter in {s.value for s in Status}:
         query = query.where(Ticket.status == Status(status_filter))
     else:

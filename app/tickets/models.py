@@ -53,6 +53,21 @@ STATUS_LABELS = {
 OPEN_STATUSES = frozenset(
     {Status.RECEIVED, Status.IN_REVIEW, Status.IN_PROGRESS, Status.WAITING_RESIDENT}
 )
+# The open statuses in a fixed order, and as the SQL of the partial index on open
+# requests. SQLite uses a partial index only when the query repeats its WHERE
+# term literally, in the same order: ``open_clause()`` renders exactly that.
+OPEN_STATUS_VALUES = tuple(sorted(s.value for s in OPEN_STATUSES))
+OPEN_STATUS_SQL = f"status IN ({', '.join(repr(v) for v in OPEN_STATUS_VALUES)})"
+
+
+def open_clause() -> sa.ColumnElement[bool]:
+    """``tickets.status IN ('in_progress', ...)`` with the values inline, sorted.
+
+    Same meaning as ``Ticket.status.in_(OPEN_STATUSES)``, but it matches the
+    predicate of ``ix_tickets_open_created`` so both databases can use it.
+    """
+    return Ticket.status.in_(sa.bindparam("open_statuses", list(OPEN_STATUS_VALUES),
+                                          expanding=True, literal_execute=True))
 
 
 class Channel(enum.StrEnum):
@@ -120,6 +135,17 @@ class Ticket(db.Model):
         sa.UniqueConstraint("year", "sequence", name="uq_tickets_year_sequence"),
         sa.Index("ix_tickets_department_status_created", "department_id", "status",
                  "created_at"),
+        # For the dashboards (app/metrics) and the public figures: a date range over
+        # every department, one department, one category; what was resolved when.
+        sa.Index("ix_tickets_created_at", "created_at"),
+        sa.Index("ix_tickets_department_created", "department_id", "created_at"),
+        sa.Index("ix_tickets_category_created", "category_id", "created_at"),
+        sa.Index("ix_tickets_resolved_at", "resolved_at"),
+        # Open requests only (a small share of all): the backlog and the staff queue
+        # in filing order.
+        sa.Index("ix_tickets_open_created", "created_at", "id",
+                 postgresql_where=sa.text(OPEN_STATUS_SQL),
+                 sqlite_where=sa.text(OPEN_STATUS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,7 +158,8 @@ class Ticket(db.Model):
     channel: Mapped[Channel] = mapped_column(_str_enum(Channel))
     status: Mapped[Status] = mapped_column(_str_enum(Status), default=Status.RECEIVED)
 
-    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"), index=True)
+    # Indexed by ix_tickets_category_created (category first).
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"))
     department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"))
 
     description: Mapped[str] = mapped_column(sa.Text)
