@@ -1,15 +1,15 @@
 """Database side of ``bench/run``: inspect a database and create the run's fixtures.
 
-Run as ``python -m bench.prepare {state|fixtures}`` with ``DATABASE_URL`` set;
-prints one JSON object on stdout. It is a separate process so the harness
-itself never holds a connection (or a SQLite lock) while gunicorn runs.
+Run as ``python -m bench.prepare fixtures`` with ``DATABASE_URL`` set; prints
+one JSON object on stdout. It is a separate process so the harness itself
+never imports the app nor holds a connection while gunicorn runs.
 
-- ``state``: is the schema there, how many requests, how many synthetic.
-- ``fixtures``: creates an application key (scope ``requests:create``) for
-  the submission scenario and samples existing tracking codes and ticket ids
-  for the status page and the baseline. The key is new each run (only its
-  hash is stored, so an old one cannot be read back); it is named
-  ``bench/run <UTC time>`` so it is easy to spot and revoke.
+It creates an application key (scope ``requests:create``) for the submission
+scenario, samples existing tracking codes and ticket ids for the status page
+and the baseline, and clears the lockout counter of the two demo staff
+accounts the harness logs in as. The key is new each run (only its hash is
+stored, so an old one cannot be read back); it is named ``bench/run <UTC
+time>`` so it is easy to spot and revoke.
 """
 
 from __future__ import annotations
@@ -31,24 +31,6 @@ def _app():
     from app import create_app
 
     return create_app()
-
-
-def state() -> dict:
-    app = _app()
-    from app.extensions import db
-
-    with app.app_context():
-        inspector = sa.inspect(db.engine)
-        if not inspector.has_table("tickets"):
-            return {"dialect": db.engine.dialect.name, "migrated": False, "tickets": 0}
-        from app.seed.synthetic import real_request_count
-        from app.tickets.models import Ticket
-
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) or 0
-        real = real_request_count(db.session)
-        db.session.rollback()
-        return {"dialect": db.engine.dialect.name, "migrated": True, "tickets": total,
-                "real": real}
 
 
 def fixtures() -> dict:
@@ -108,9 +90,9 @@ def fixtures() -> dict:
 
 
 def main(argv: list[str]) -> None:
-    if argv not in (["state"], ["fixtures"]):
-        raise SystemExit("usage: python -m bench.prepare {state|fixtures}")
-    result = state() if argv[0] == "state" else fixtures()
+    if argv != ["fixtures"]:
+        raise SystemExit("usage: python -m bench.prepare fixtures")
+    result = fixtures()
     sys.stdout.write("\n@@BENCH-JSON@@" + json.dumps(result) + "\n")
 
 

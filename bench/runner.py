@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,6 +81,9 @@ SCENARIOS = [
     Scenario("dashboard", "Manager dashboard (90 days, all depts)", Target("p50", 150.0),
              concurrency=1),
     Scenario("transparency", "Public transparency page", Target("ratio", 0.75)),
+    # No target: the cost floor of any HTML page through the shared layout
+    # (the open-data dictionary: static text, one small query).
+    Scenario("html_floor", "Info: static HTML page (/datos-abiertos)", None),
     Scenario("baseline_end", "B again, after the scenarios", None),
 ]
 SCENARIO_NAMES = [s.name for s in SCENARIOS if s.name != "baseline_end"]
@@ -108,14 +112,33 @@ def _prepare(url: str, what: str) -> dict:
     return json.loads(line[len(MARK):])
 
 
-def _flask(url: str, *args: str) -> None:
+def _state(url: str) -> dict:
+    """Schema there? How many requests, how many not synthetic? (No app import: fast.)"""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("tickets"):
+                return {"migrated": False, "tickets": 0, "real": 0}
+            total = conn.scalar(sa.text("SELECT count(*) FROM tickets"))
+            real = conn.scalar(sa.text(
+                "SELECT count(*) FROM tickets WHERE contact_email IS NULL "
+                "OR contact_email NOT LIKE '%@sintetico.invalid'"))
+            return {"migrated": True, "tickets": total, "real": real}
+    finally:
+        engine.dispose()
+
+
+def _flask(url: str, *args: str, check: bool = True) -> bool:
     command = [_python(), "-m", "flask", "--app", "wsgi", *args]
     print(f"  $ DATABASE_URL={_safe(url)} flask --app wsgi {' '.join(args)}", flush=True)
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, env=_env(url))
-    if done.returncode != 0:
+    if done.returncode != 0 and check:
         raise SystemExit(f"flask {' '.join(args)} failed ({done.returncode})")
     print(f"    ({time.monotonic() - started:.0f} s)", flush=True)
+    return done.returncode == 0
 
 
 def _safe(url: str) -> str:
@@ -260,13 +283,15 @@ def ensure_database(kind: str, url: str, requests: int, reseed: bool) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif reseed or not _pg_exists(url):
         _pg_create(url, drop=reseed)
-    state = _prepare(url, "state")
-    if not state["migrated"]:
-        _flask(url, "db", "upgrade")
-        state = _prepare(url, "state")
+    state = _state(url)
+    # Always: a reused database gets this branch's new migrations (indexes).
+    # A database made by a newer branch may be ahead of it: then it is used as is.
+    if not _flask(url, "db", "upgrade", check=not state["migrated"]):
+        print("  (db upgrade failed on an existing schema; using it as it is)", flush=True)
+    state = _state(url)
     if state["tickets"] == 0:
         _flask(url, "seed", "synthetic", "--requests", str(requests))
-        state = _prepare(url, "state")
+        state = _state(url)
     else:
         print(f"  reusing it: {state['tickets']} requests already there "
               f"(not re-seeded; --reseed to start over)", flush=True)
@@ -309,6 +334,8 @@ def _maker(name: str, fx: dict, stamp: str):
         return lambda n: ("GET", "/gestion/tablero/", {})
     if name == "transparency":
         return lambda n: ("GET", "/transparencia", {})
+    if name == "html_floor":
+        return lambda n: ("GET", "/datos-abiertos", {})
     if name == "submit":
         headers = {"Authorization": f"Bearer {fx['api_key']}"}
 
@@ -326,8 +353,10 @@ def _maker(name: str, fx: dict, stamp: str):
     raise ValueError(name)
 
 
-def run_database(kind: str, url: str, args, log_dir: Path) -> dict:
+def run_database(kind: str, url: str, args, log_dir: Path) -> dict | None:
     state = ensure_database(kind, url, args.requests, args.reseed)
+    if args.seed_only:
+        return None
     fx = _prepare(url, "fixtures")
     dialect = fx["dialect"]
     server = Gunicorn(url, args.workers, args.port, log_dir / f"gunicorn-{kind}.log")
@@ -348,12 +377,16 @@ def run_database(kind: str, url: str, args, log_dir: Path) -> dict:
             concurrency = scenario.concurrency or args.concurrency
             print(f"[{kind}] {scenario.name}: {args.duration:.0f} s at concurrency "
                   f"{concurrency} ...", flush=True)
+            profiler = (_profile(server, args.profile / f"{kind}-{scenario.name}.txt",
+                                 args.warmup, args.duration) if args.profile else None)
             cpu_before = meter.snapshot()
             result = load.run(scenario.name, server.base, _maker(scenario.name, fx, stamp),
                               expect=scenario.expect, concurrency=concurrency,
                               duration=args.duration, warmup=args.warmup,
                               cookies=cookies.get(scenario.name), client=args.client)
             cpu = meter.since(cpu_before)
+            if profiler is not None:
+                profiler.join()
             rows.append({
                 "scenario": scenario.name, "label": scenario.label,
                 "concurrency": concurrency, "count": result.count, "errors": result.errors,
@@ -376,6 +409,29 @@ def run_database(kind: str, url: str, args, log_dir: Path) -> dict:
     return {"kind": kind, "dialect": dialect, "database": _safe(url),
             "tickets": fx["tickets"], "seeded_requests": state["tickets"],
             "load_before": load_before, "load_after": os.getloadavg(), "rows": rows}
+
+
+def _pyspy() -> str | None:
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
+def _profile(server: Gunicorn, path: Path, delay: float, duration: float):
+    """Sample one gunicorn worker with py-spy during the measured part of a scenario
+    (collapsed stacks in ``path``; ``bench/profile_summary.py`` reads them)."""
+    import threading
+
+    def record() -> None:
+        pids = server.worker_pids()
+        if not pids:
+            return
+        subprocess.run([_pyspy(), "record", "--nonblocking", "-r", "200", "-f", "raw",
+                        "-p", str(pids[0]), "-d", str(max(1, int(duration))), "-o", str(path)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    thread = threading.Timer(delay, record)
+    thread.start()
+    return thread
 
 
 def _judge(rows: list[dict], dialect: str) -> None:
@@ -449,6 +505,8 @@ def parse_args(argv: list[str]):
                                          "postgresql://postgres@127.0.0.1:5432/bench_<N>)")
     parser.add_argument("--reseed", action="store_true",
                         help="delete the SQLite file / drop the bench_* database and seed anew")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="only create/seed/upgrade the databases, measure nothing")
     parser.add_argument("--duration", type=float, default=20.0,
                         help="measured seconds per scenario (default 20)")
     parser.add_argument("--warmup", type=float, default=3.0,
@@ -460,6 +518,9 @@ def parse_args(argv: list[str]):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--port", type=int, help="loopback port (default: a free one)")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIO_NAMES, default=SCENARIO_NAMES)
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="sample one worker per scenario with py-spy into DIR "
+                             "(adds overhead: use for diagnosis, not for the table)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--log-dir", type=Path, default=DEFAULT_DIR,
                         help="where gunicorn's logs go (default /tmp/conectados-bench)")
@@ -472,6 +533,10 @@ def parse_args(argv: list[str]):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     args.log_dir.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        if _pyspy() is None:
+            raise SystemExit("--profile needs py-spy (pip install -r bench/requirements.txt)")
+        args.profile.mkdir(parents=True, exist_ok=True)
     n = args.requests
     targets = []
     if args.db in ("sqlite", "both"):
@@ -484,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench/run {started:%Y-%m-%d %H:%M} UTC on {info['nproc']} x {info['cpu']}, "
           f"{info['ram_gib']} GiB; load {os.getloadavg()[0]:.2f}", flush=True)
     results = [run_database(kind, url, args, args.log_dir) for kind, url in targets]
+    if args.seed_only:
+        print("Databases ready (--seed-only: nothing measured).")
+        return 0
     print()
     print(f"Results ({started:%Y-%m-%d %H:%M} UTC, {args.workers} gunicorn workers, "
           f"{args.duration:.0f} s per scenario after {args.warmup:.0f} s warm-up; "
