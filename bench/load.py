@@ -32,6 +32,18 @@ class Result:
     error_samples: list[str] = field(default_factory=list)  # the first few errors
     client_cpu: float = 0.0  # CPU seconds of this process while measuring
 
+    def merge(self, other: Result) -> None:
+        """Add another run of the same scenario (the rounds of bench/run)."""
+        self.count += other.count
+        self.errors += other.errors
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        for status, n in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + n
+        self.responses += other.responses
+        self.error_samples += other.error_samples[:MAX_ERROR_SAMPLES - len(self.error_samples)]
+        self.client_cpu += other.client_cpu
+
     @property
     def rps(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
@@ -154,7 +166,7 @@ async def _client(kind: str, base_url: str, concurrency: int, cookies: dict | No
 
 
 async def _run(name, base_url, make, *, expect, concurrency, duration, warmup, cookies,
-               keep_json, client_kind) -> Result:
+               keep_json, client_kind, on_measure) -> Result:
     _check_loopback(base_url)
     result = Result(name)
     async with _client(client_kind, base_url, concurrency, cookies) as (client, failure):
@@ -188,6 +200,8 @@ async def _run(name, base_url, make, *, expect, concurrency, duration, warmup, c
         if warmup:
             end = time.monotonic() + warmup
             await asyncio.gather(*(worker(end, False) for _ in range(concurrency)))
+        if on_measure is not None:
+            on_measure()
         begin, cpu = time.monotonic(), time.process_time()
         await asyncio.gather(*(worker(begin + duration, True) for _ in range(concurrency)))
         result.seconds = time.monotonic() - begin
@@ -196,10 +210,14 @@ async def _run(name, base_url, make, *, expect, concurrency, duration, warmup, c
 
 
 def run(name, base_url, make, *, expect=(200,), concurrency=8, duration=15.0, warmup=2.0,
-        cookies=None, keep_json=False, client="raw") -> Result:
-    """Drive ``make`` for ``duration`` seconds; ``client`` is ``"raw"`` or ``"httpx"``."""
+        cookies=None, keep_json=False, client="raw", on_measure=None) -> Result:
+    """Drive ``make`` for ``duration`` seconds; ``client`` is ``"raw"`` or ``"httpx"``.
+
+    The warm-up ends when its last request has been answered; ``on_measure``
+    (if given) is called then, just before the measured part starts.
+    """
     if client not in ("raw", "httpx"):
         raise ValueError(f"unknown client {client!r}")
     return asyncio.run(_run(name, base_url, make, expect=set(expect), concurrency=concurrency,
                             duration=duration, warmup=warmup, cookies=cookies,
-                            keep_json=keep_json, client_kind=client))
+                            keep_json=keep_json, client_kind=client, on_measure=on_measure))

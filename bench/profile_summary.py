@@ -1,7 +1,8 @@
 """Summarise py-spy collapsed stacks (``bench/run --profile DIR``).
 
-``python -m bench.profile_summary DIR/pg-dashboard.txt [--top 25]`` prints,
-for the samples of one worker: the share of time inside each function
+``python -m bench.profile_summary DIR/pg-*.txt [--top 25]`` prints, per
+scenario (the rounds' files ``<db>-<scenario>-<n>.txt`` added up), for the
+samples of one worker: the share of time inside each function
 (inclusive), for the project's own code (app/, bench/, templates) and for
 the library calls made from it, plus the leaf functions by self time.
 """
@@ -20,18 +21,15 @@ def _short(frame: str) -> str:
     match = FRAME.match(frame.strip())
     if not match:
         return frame.strip()
-    path = match["file"]
-    for marker in ("/site-packages/", "/app/", "/bench/", "/templates/", "/lib/python3"):
-        if marker in path:
-            path = marker.strip("/") + "/" + path.split(marker, 1)[1]
-            break
-    return f"{match['func']} ({path})"
+    # py-spy names files relative to their sys.path entry: app/..., flask/...
+    return f"{match['func']} ({match['file']})"
 
 
-def summarise(path: Path, top: int) -> str:
+def summarise(name: str, paths: list[Path], top: int) -> str:
     inclusive, leaf = Counter(), Counter()
     total = 0
-    for line in path.read_text().splitlines():
+    lines_in = [ln for path in paths for ln in path.read_text().splitlines()]
+    for line in lines_in:
         stack, _sep, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
@@ -42,8 +40,8 @@ def summarise(path: Path, top: int) -> str:
             inclusive[frame] += n
         leaf[frames[-1]] += n
     if not total:
-        return f"{path}: no samples"
-    lines = [f"{path.name}: {total} samples"]
+        return f"{name}: no samples"
+    lines = [f"{name}: {total} samples ({len(paths)} files)"]
     own = [(f, n) for f, n in inclusive.most_common()
            if f.split(" (", 1)[-1].startswith(("app/", "bench/", "templates/"))]
     lines.append("  project code, inclusive:")
@@ -60,8 +58,11 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
+    groups: dict[str, list[Path]] = {}
     for path in args.files:
-        print(summarise(path, args.top))
+        groups.setdefault(re.sub(r"-\d+$", "", path.stem), []).append(path)
+    for name, paths in groups.items():
+        print(summarise(name, paths, args.top))
         print()
 
 

@@ -84,9 +84,8 @@ SCENARIOS = [
     # No target: the cost floor of any HTML page through the shared layout
     # (the open-data dictionary: static text, one small query).
     Scenario("html_floor", "Info: static HTML page (/datos-abiertos)", None),
-    Scenario("baseline_end", "B again, after the scenarios", None),
 ]
-SCENARIO_NAMES = [s.name for s in SCENARIOS if s.name != "baseline_end"]
+SCENARIO_NAMES = [s.name for s in SCENARIOS]
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -324,7 +323,7 @@ def _format_code(code: str) -> str:
 
 def _maker(name: str, fx: dict, stamp: str):
     ids, codes = fx["ids"], [_format_code(c) for c in fx["codes"]]
-    if name in ("baseline", "baseline_end"):
+    if name == "baseline":
         return lambda n: ("GET", f"/bench/baseline/{ids[n % len(ids)]}", {})
     if name == "status":
         return lambda n: ("GET", f"/seguimiento/{codes[n % len(codes)]}", {})
@@ -370,37 +369,47 @@ def run_database(kind: str, url: str, args, log_dir: Path) -> dict | None:
             "dashboard": login(server.base, fx["dashboard_user"], fx["password"]),
         }
         stamp = datetime.now(UTC).strftime("%H%M%S")
-        wanted = set(args.scenarios) | {"baseline", "baseline_end"}
-        for scenario in SCENARIOS:
-            if scenario.name not in wanted:
-                continue
-            concurrency = scenario.concurrency or args.concurrency
-            print(f"[{kind}] {scenario.name}: {args.duration:.0f} s at concurrency "
-                  f"{concurrency} ...", flush=True)
-            profiler = (_profile(server, args.profile / f"{kind}-{scenario.name}.txt",
-                                 args.warmup, args.duration) if args.profile else None)
-            cpu_before = meter.snapshot()
-            result = load.run(scenario.name, server.base, _maker(scenario.name, fx, stamp),
-                              expect=scenario.expect, concurrency=concurrency,
-                              duration=args.duration, warmup=args.warmup,
-                              cookies=cookies.get(scenario.name), client=args.client)
-            cpu = meter.since(cpu_before)
-            if profiler is not None:
-                profiler.join()
+        wanted = [s for s in SCENARIOS if s.name in set(args.scenarios) | {"baseline"}]
+        totals = {s.name: load.Result(s.name) for s in wanted}
+        cpu = dict.fromkeys(totals, 0.0)
+        slice_seconds = args.duration / args.rounds
+        for round_no in range(1, args.rounds + 1):
+            for scenario in wanted:
+                concurrency = scenario.concurrency or args.concurrency
+                print(f"[{kind}] round {round_no}/{args.rounds} {scenario.name}: "
+                      f"{slice_seconds:.1f} s at concurrency {concurrency} ...", flush=True)
+                path = (args.profile / f"{kind}-{scenario.name}-{round_no}.txt"
+                        if args.profile else None)
+                measure = Measure(meter, server, path, slice_seconds)
+                result = load.run(
+                    scenario.name, server.base, _maker(scenario.name, fx, stamp),
+                    expect=scenario.expect, concurrency=concurrency, duration=slice_seconds,
+                    # A full warm-up first (per-worker caches, cold pages); then
+                    # only enough to have the connections in flight again.
+                    warmup=args.warmup if round_no == 1 else min(args.warmup, 0.5),
+                    cookies=cookies.get(scenario.name), client=args.client,
+                    on_measure=measure.start)
+                cpu[scenario.name] += measure.stop()
+                totals[scenario.name].merge(result)
+                print(f"    {result.rps:.1f} req/s, p50 {result.percentile(50):.1f} ms, "
+                      f"{result.errors} errors {result.statuses}; CPU ms/req: server "
+                      f"{_fmt(measure.cpu * 1000 / max(result.count, 1), '.2f')}, client "
+                      f"{_fmt(result.client_cpu * 1000 / max(result.count, 1), '.2f')}",
+                      flush=True)
+                for sample in result.error_samples[:2]:
+                    print(f"    error: {sample}", flush=True)
+        for scenario in wanted:
+            result = totals[scenario.name]
             rows.append({
                 "scenario": scenario.name, "label": scenario.label,
-                "concurrency": concurrency, "count": result.count, "errors": result.errors,
+                "concurrency": scenario.concurrency or args.concurrency,
+                "count": result.count, "errors": result.errors, "seconds": result.seconds,
                 "statuses": result.statuses, "error_samples": result.error_samples,
                 "rps": result.rps, "p50_ms": result.percentile(50),
                 "p90_ms": result.percentile(90), "client_cpu_s": result.client_cpu,
-                "server_cpu_ms_per_req": cpu * 1000 / result.count if result.count else None,
+                "server_cpu_ms_per_req": (cpu[scenario.name] * 1000 / result.count
+                                          if result.count else None),
             })
-            print(f"    {result.rps:.1f} req/s, p50 {result.percentile(50):.1f} ms, "
-                  f"{result.errors} errors {result.statuses}; CPU ms/req: server "
-                  f"{_fmt(rows[-1]['server_cpu_ms_per_req'], '.2f')}, client "
-                  f"{_fmt(result.client_cpu * 1000 / max(result.count, 1), '.2f')}", flush=True)
-            for sample in result.error_samples[:2]:
-                print(f"    error: {sample}", flush=True)
     finally:
         if meter is not None:
             meter.close()
@@ -416,28 +425,39 @@ def _pyspy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def _profile(server: Gunicorn, path: Path, delay: float, duration: float):
-    """Sample one gunicorn worker with py-spy during the measured part of a scenario
-    (collapsed stacks in ``path``; ``bench/profile_summary.py`` reads them)."""
-    import threading
+class Measure:
+    """Started by the load client when the warm-up is over: takes the CPU
+    snapshot and, with ``--profile``, starts py-spy on one worker for the
+    measured part (collapsed stacks; ``bench/profile_summary.py`` reads them)."""
 
-    def record() -> None:
-        pids = server.worker_pids()
-        if not pids:
-            return
-        subprocess.run([_pyspy(), "record", "--nonblocking", "-r", "200", "-f", "raw",
-                        "-p", str(pids[0]), "-d", str(max(1, int(duration))), "-o", str(path)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def __init__(self, meter: CpuMeter, server: Gunicorn, profile: Path | None,
+                 duration: float) -> None:
+        self.meter, self.server, self.profile, self.duration = meter, server, profile, duration
+        self.before: dict[int, float] = {}
+        self.profiler: subprocess.Popen | None = None
+        self.cpu = 0.0
 
-    thread = threading.Timer(delay, record)
-    thread.start()
-    return thread
+    def start(self) -> None:
+        self.before = self.meter.snapshot()
+        pids = self.server.worker_pids()
+        if self.profile and pids:
+            self.profiler = subprocess.Popen(
+                [_pyspy(), "record", "--nonblocking", "-r", "200", "-f", "raw",
+                 "-p", str(pids[0]), "-d", str(max(1, int(self.duration))),
+                 "-o", str(self.profile)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> float:
+        """CPU seconds spent since ``start``."""
+        self.cpu = self.meter.since(self.before)
+        if self.profiler is not None:
+            self.profiler.wait()
+        return self.cpu
 
 
 def _judge(rows: list[dict], dialect: str) -> None:
     """Add the baseline ratio and the verdict to each row."""
-    bases = [r["rps"] for r in rows if r["scenario"] in ("baseline", "baseline_end")]
-    base = sum(bases) / len(bases) if bases else 0.0
+    base = next((r["rps"] for r in rows if r["scenario"] == "baseline"), 0.0)
     by_name = {s.name: s for s in SCENARIOS}
     for row in rows:
         target = by_name[row["scenario"]].target
@@ -471,7 +491,7 @@ def table(results: list[dict]) -> str:
         db = f"{db} ({result['tickets']:,} req.)"
         for row in result["rows"]:
             met = {None: "", True: "met", False: "**missed**"}[row["met"]]
-            ratio = "" if row["scenario"] in ("baseline", "baseline_end") else (
+            ratio = "" if row["scenario"] == "baseline" else (
                 f"({_fmt(row['ratio'], '.0%')} at c=1)" if row["scenario"] == "dashboard"
                 else _fmt(row["ratio"], ".0%"))
             lines.append(
@@ -509,6 +529,9 @@ def parse_args(argv: list[str]):
                         help="only create/seed/upgrade the databases, measure nothing")
     parser.add_argument("--duration", type=float, default=20.0,
                         help="measured seconds per scenario (default 20)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="split each scenario's time into this many slices, all "
+                             "scenarios (B included) in turn per round (default 4)")
     parser.add_argument("--warmup", type=float, default=3.0,
                         help="unmeasured seconds before each scenario (default 3)")
     parser.add_argument("--concurrency", type=int, default=4,
@@ -525,8 +548,10 @@ def parse_args(argv: list[str]):
     parser.add_argument("--log-dir", type=Path, default=DEFAULT_DIR,
                         help="where gunicorn's logs go (default /tmp/conectados-bench)")
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.duration <= 0 or args.concurrency < 1 or args.workers < 1:
-        parser.error("--requests, --duration, --concurrency and --workers must be positive")
+    if (args.requests < 1 or args.duration <= 0 or args.concurrency < 1 or args.workers < 1
+            or args.rounds < 1):
+        parser.error("--requests, --duration, --concurrency, --workers and --rounds must be "
+                     "positive")
     return args
 
 
@@ -554,8 +579,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print()
     print(f"Results ({started:%Y-%m-%d %H:%M} UTC, {args.workers} gunicorn workers, "
-          f"{args.duration:.0f} s per scenario after {args.warmup:.0f} s warm-up; "
-          "B = mean of the two baseline runs):")
+          f"{args.duration:g} s per scenario in {args.rounds} rounds, each scenario and B "
+          f"in turn, after {args.warmup:g} s warm-up; ratio = req/s over B's):")
     print()
     print(table(results))
     print()
