@@ -96,10 +96,11 @@ def _context():
     calendar = load_calendar(db.session)
     min_n = current_app.config["DASHBOARD_MIN_N"]
     link = _queue_link(f)
+    shared: dict = {}  # queries the page's tables share
 
     def build(key: str) -> tables.Table:
         return tables.build(db.session, key, f, calendar=calendar, now=now, min_n=min_n,
-                            link=link)
+                            link=link, shared=shared)
 
     return form, f, build
 

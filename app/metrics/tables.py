@@ -82,8 +82,9 @@ def _range(f: MetricsFilter) -> dict:
             "hasta": f.last_day.isoformat() if f.last_day else None}
 
 
-def volume_table(session: Session, f: MetricsFilter, dimension: str, link: Link) -> Table:
-    rows = queries.volume_by_month(session, f, dimension)
+def volume_table(session: Session, f: MetricsFilter, dimension: str, link: Link,
+                 facts: queries.VolumeFacts | None = None) -> Table:
+    rows = queries.volume_by_month(session, f, dimension, facts)
     months = month_starts(f.first_day, f.last_day)
     counts: dict[object, dict[date, int]] = defaultdict(dict)
     labels: dict[object, str] = {}
@@ -245,13 +246,19 @@ def ranking_table(session: Session, f: MetricsFilter, min_n: int, link: Link) ->
 
 
 def build(session: Session, key: str, f: MetricsFilter, *, calendar: BusinessCalendar,
-          now: datetime, min_n: int, link: Link) -> Table:
+          now: datetime, min_n: int, link: Link, shared: dict | None = None) -> Table:
     """One table by its key (see ``TABLE_KEYS``).
+
+    ``shared``: a dict kept across the tables of one page (same filter), where
+    the three volume tables keep their one grouped query.
 
     :raise KeyError: for an unknown key.
     """
     if key.startswith("volumen-") and key in TABLE_KEYS:
-        return volume_table(session, f, key.removeprefix("volumen-"), link)
+        shared = {} if shared is None else shared
+        if "volume" not in shared:
+            shared["volume"] = queries.volume_facts(session, f)
+        return volume_table(session, f, key.removeprefix("volumen-"), link, shared["volume"])
     builders = {
         "pendientes": lambda: backlog_table(session, f, calendar, now, link),
         "tiempos": lambda: times_table(session, f),
