@@ -259,14 +259,17 @@ def department_ranking(session: Session, f: MetricsFilter, *, min_n: int) -> Ran
     due = Ticket.resolution_due_at
     finished = sa.and_(sa.not_(_is_open()), due.is_not(None))
     n = sa.func.count(Ticket.id)
+    # Grouped by the bare id (a narrow sort: the percentile needs a sorted group),
+    # names looked up after.
     rows = session.execute(
-        f.select(Department.id, Department.name, n, count_if(finished),
+        f.select(Ticket.department_id, n, count_if(finished),
                  count_if(sa.and_(finished, _finished_at() <= due)),
                  percentile_cont(Ticket.resolution_business_seconds, 0.5))
-        .join(Department, Department.id == Ticket.department_id)
-        .group_by(Department.id, Department.name)).all()
-    shown = [RankingRow(i, name, count, int(done), int(ok), median)
-             for i, name, count, done, ok, median in rows if count >= min_n]
+        .group_by(Ticket.department_id)).all()
+    names = dict(session.execute(sa.select(Department.id, Department.name).where(
+        Department.id.in_([row[0] for row in rows]))).all()) if rows else {}
+    shown = [RankingRow(i, names[i], count, int(done), int(ok), median)
+             for i, count, done, ok, median in rows if count >= min_n]
     shown.sort(key=lambda r: (-(r.on_time_percent if r.on_time_percent is not None else -1),
                               r.median_resolution_business is None,
                               r.median_resolution_business or 0, r.name))

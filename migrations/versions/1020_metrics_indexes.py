@@ -3,8 +3,7 @@
 The dashboards (app/metrics) and the public figures filter requests by filing
 date over every department, one department or one category, and by
 resolution date; the backlog and the staff queue read open requests in filing
-order; the legal-clock figure reads only Ley 20.285 requests
-(``ix_tickets_clock_kind_created``). ``ix_tickets_category_created`` replaces ``ix_tickets_category_id``
+order. ``ix_tickets_category_created`` replaces ``ix_tickets_category_id``
 (category first, so it still serves the foreign key). The partial index on
 open requests has the same predicate on both databases
 (``app.tickets.models.OPEN_STATUS_SQL``).
@@ -35,10 +34,7 @@ def upgrade():
         batch_op.create_index('ix_tickets_department_created', ['department_id', 'created_at'],
                               unique=False)
         batch_op.create_index('ix_tickets_resolved_at', ['resolved_at'], unique=False)
-        batch_op.create_index('ix_tickets_clock_kind_created', ['clock_kind', 'created_at'],
-                              unique=False)
-        batch_op.create_index('ix_tickets_open_created', ['created_at', 'id', 'status'],
-                              unique=False,
+        batch_op.create_index('ix_tickets_open_created', ['created_at', 'id'], unique=False,
                               postgresql_where=sa.text(OPEN_STATUS_SQL),
                               sqlite_where=sa.text(OPEN_STATUS_SQL))
 
@@ -46,7 +42,6 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_open_created')
-        batch_op.drop_index('ix_tickets_clock_kind_created')
         batch_op.drop_index('ix_tickets_resolved_at')
         batch_op.drop_index('ix_tickets_department_created')
         batch_op.drop_index('ix_tickets_created_at')
