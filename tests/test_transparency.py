@@ -383,6 +383,29 @@ def test_supervisor_publishes_an_update_that_appears_publicly(client, database):
     assert "Retiramos 40 toneladas de escombros." in public
 
 
+def test_anonymous_page_is_served_from_cache_per_language_and_never_to_staff(app, database):
+    with database() as session:
+        department = make_department(session, name="Aseo y Ornato")
+        supervisor = make_user(session, Role.SUPERVISOR, [department])
+        email, name = supervisor.email, supervisor.name
+        session.commit()
+        department_id, slug = department.id, department.slug
+    resident, staff = app.test_client(), app.test_client()
+    spanish = resident.get(f"/transparencia/{slug}").get_data(as_text=True)
+    english = resident.get(f"/transparencia/{slug}",
+                           headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'lang="es-CL"' in spanish and 'lang="en"' in english
+
+    login(staff, email)
+    staff_page = staff.get(f"/transparencia/{slug}").get_data(as_text=True)
+    assert name in staff_page and name not in spanish  # not the cached anonymous copy
+    assert _post_update(staff, department_id).status_code == 302
+    for headers in ({}, {"Accept-Language": "en"}):  # both cached copies forgotten
+        public = resident.get(f"/transparencia/{slug}", headers=headers).get_data(as_text=True)
+        assert "Operativo de limpieza en Lo Hermida" in public
+        assert name not in public
+
+
 def test_unpublished_update_stays_off_the_public_page_until_published(client, database):
     with database() as session:
         department = make_department(session)

@@ -21,6 +21,11 @@ def department_key(slug: str) -> str:
     return f"transparency:department:{slug}"
 
 
+def page_key(locale: str, path: str) -> str:
+    """The rendered public page ``path`` in ``locale``, for anonymous visitors."""
+    return f"transparency:page:{locale}:{path}"
+
+
 def init_cache(app: Flask) -> None:
     if app.config.get("CACHE_REDIS_URL"):
         app.config.setdefault("CACHE_TYPE", "RedisCache")

@@ -2,8 +2,10 @@
 
 The public pages read their figures from the cache (``app.transparency.cache``);
 a miss runs the grouped queries of ``app.metrics.public`` once and stores
-plain values. Writing an update or choosing pilots drops the affected entries,
-so staff see their change at once; request figures follow within the TTL.
+plain values. For anonymous visitors the rendered page itself is cached too
+(per language). Writing an update or choosing pilots drops the affected
+entries, so everyone sees the change at once; request figures follow within
+the TTL.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     stream_with_context,
     url_for,
 )
@@ -33,9 +36,10 @@ from app.database import utcnow
 from app.domain import DomainError
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.i18n import LOCALES, current_locale
 from app.metrics.public import public_figures
 from app.transparency import opendata, services
-from app.transparency.cache import MUNICIPALITY_KEY, cache, department_key
+from app.transparency.cache import MUNICIPALITY_KEY, cache, department_key, page_key
 from app.transparency.forms import PilotForm, ProgressUpdateForm
 from app.transparency.models import ProgressUpdate, TransparencyPilot
 
@@ -120,16 +124,34 @@ def _template_context() -> dict:
             "cache_minutes": max(1, current_app.config["TRANSPARENCY_CACHE_SECONDS"] // 60)}
 
 
+def _anonymous_page(render) -> str:
+    """The page's HTML, kept in the cache for anonymous visitors.
+
+    Only a plain anonymous view is shared: a staff view (menu, CSRF token), a
+    page with flashed messages or with a query string is rendered each time.
+    The key holds the language, so each language has its own copy; the entries
+    expire and are forgotten with the figures (``_forget``).
+    """
+    if current_user.is_authenticated or request.query_string or session.get("_flashes"):
+        return render()
+    key = page_key(current_locale(), request.path)
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html)
+    return html
+
+
 @public_bp.get("/transparencia")
 def municipality():
-    return render_template("transparency/municipality.html", bundle=municipality_bundle(),
-                           **_template_context())
+    return _anonymous_page(lambda: render_template(
+        "transparency/municipality.html", bundle=municipality_bundle(), **_template_context()))
 
 
 @public_bp.get("/transparencia/<slug>")
 def department(slug: str):
-    return render_template("transparency/department.html", bundle=department_bundle(slug),
-                           **_template_context())
+    return _anonymous_page(lambda: render_template(
+        "transparency/department.html", bundle=department_bundle(slug), **_template_context()))
 
 
 # --- open data ------------------------------------------------------------------------------
@@ -225,7 +247,10 @@ def _manage_page(form: ProgressUpdateForm | None = None, pilot_form: PilotForm |
 
 def _forget(*slugs: str) -> None:
     # One by one: the backends' delete_many stops at the first key not cached.
-    for key in (MUNICIPALITY_KEY, *[department_key(s) for s in slugs]):
+    paths = [url_for("transparency.municipality"),
+             *[url_for("transparency.department", slug=s) for s in slugs]]
+    pages = [page_key(locale, path) for locale in LOCALES for path in paths]
+    for key in (MUNICIPALITY_KEY, *[department_key(s) for s in slugs], *pages):
         cache.delete(key)
 
 
