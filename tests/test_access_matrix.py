@@ -202,6 +202,12 @@ ROUTES: dict[str, Route] = {
     # login and password reset
     "accounts.login": Route("/gestion/ingresar", GET_POST, public, csrf=True),
     "accounts.logout": Route("/gestion/salir", POST, public, csrf=True),
+    # the TOTP code after a right password: without a pending login, back to the login
+    # page; a logged-in member is sent on to the queue
+    "accounts.login_code": Route("/gestion/ingresar/codigo", GET_POST, staff, csrf=True),
+    "accounts.security": Route("/gestion/cuenta/seguridad", GET_POST, staff, csrf=True),
+    "accounts.totp_disable": Route("/gestion/cuenta/seguridad/desactivar", POST, staff,
+                                   csrf=True),
     "accounts.reset_request": Route("/gestion/recuperar", GET_POST, public, csrf=True),
     "accounts.reset_password": Route("/gestion/recuperar/{reset}", GET_POST, public,
                                      csrf=True),
@@ -311,6 +317,8 @@ ROUTES: dict[str, Route] = {
     "admin.users": Route("/gestion/admin/usuarios", GET, BUILDERS),
     "admin.user_new": Route("/gestion/admin/usuarios/nuevo", GET_POST, BUILDERS, csrf=True),
     "admin.user_edit": Route("/gestion/admin/usuarios/{user}", GET_POST, BUILDERS, csrf=True),
+    "admin.user_totp_reset": Route("/gestion/admin/usuarios/{user}/totp/restablecer", POST,
+                                   BUILDERS, csrf=True),
     "admin.api_keys": Route("/gestion/admin/claves-api", GET, BUILDERS),
     "admin.api_key_new": Route("/gestion/admin/claves-api/nueva", GET_POST, BUILDERS,
                                csrf=True),

@@ -30,3 +30,22 @@ class NewPasswordForm(FlaskForm):
         _l("Repite la contraseña nueva"),
         validators=[InputRequired(_l("Repite la contraseña nueva."))],
         render_kw={"autocomplete": "new-password"})
+
+
+def _code_field(label):
+    return StringField(label, validators=[InputRequired(_l("Escribe el código de 6 dígitos."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                  "maxlength": "8"})
+
+
+class CodeForm(FlaskForm):
+    """The second login step, and turning TOTP on."""
+
+    code = _code_field(_l("Código de 6 dígitos de tu aplicación de autenticación"))
+
+
+class DisableTotpForm(FlaskForm):
+    password = PasswordField(_l("Contraseña"),
+                             validators=[InputRequired(_l("Escribe tu contraseña."))],
+                             render_kw={"autocomplete": "current-password"})
+    code = _code_field(_l("Código de 6 dígitos"))

@@ -55,6 +55,10 @@ class User(UserMixin, db.Model):
     # a login is refused without even checking the password.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optional second step (accounts.totp): the base32 TOTP secret, and the
+    # last 30-second time step accepted, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     departments: Mapped[list[Department]] = relationship(
         secondary=department_membership, order_by=Department.name
@@ -69,6 +73,10 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
 
     @property
     def department_ids(self) -> set[int]:

@@ -48,8 +48,9 @@ def authenticate(session: Session, email: str, password: str, *,
     Takes about the same time whether or not the email exists, and does not
     say which part was wrong, nor whether the account is locked. A failure
     counts towards the account's lockout (``lockout_for``); while locked,
-    even the right password is refused. A success resets the count and
-    rehashes a password stored with an older method than ``PASSWORD_METHOD``.
+    even the right password is refused. A success resets the count (for a
+    user with TOTP, only the code does: ``accounts.totp``) and rehashes a
+    password stored with an older method than ``PASSWORD_METHOD``.
     The caller must commit in both cases, so failures are remembered.
     """
     now = now or utcnow()
@@ -68,9 +69,13 @@ def authenticate(session: Session, email: str, password: str, *,
         return None
     if not user.password_hash.startswith(PASSWORD_METHOD + ":"):
         user.set_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    if user.totp_secret is None:
+        # With TOTP the lockout is cleared only by the second step
+        # (accounts.totp.check_login_code), so the password does not reset
+        # the count of wrong codes.
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
     session.flush()
     return user
 

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from app.accounts import totp
 from app.accounts.credentials import ApiKey
 from app.accounts.models import Role, User
 from app.admin import email_preview, services
@@ -401,6 +402,19 @@ def user_edit(user_id: int):
                                                           by=current_user),
                  _("Cambios guardados."), lambda u: url_for(".users"))
     return done or (render_template("admin/user_form.html", form=form, user=user), _status())
+
+
+@bp.post("/usuarios/<int:user_id>/totp/restablecer")
+def user_totp_reset(user_id: int):
+    """Turn a user's TOTP off (a lost phone); they can enable it again."""
+    user = db.get_or_404(User, user_id)
+    if totp.reset(db.session, user):
+        record(db.session, actor=current_user, action="admin.user.totp_reset",
+               target_type="user", target_id=user.id, ip=client_ip())
+        db.session.commit()
+        flash(_("Verificación en dos pasos desactivada para %(name)s.", name=user.name),
+              "success")
+    return redirect(url_for(".user_edit", user_id=user.id))
 
 
 # --- API keys ------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ class WhoAmISchema(ma.Schema):
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Correo o contraseña incorrectos.")
+@blp.alt_response(403, schema=ErrorSchema,
+                  description="La cuenta usa verificación en dos pasos (sin tokens).")
 @blp.alt_response(429, schema=ErrorSchema, description="Demasiados intentos desde esta dirección.")
 def create_token(payload):
     """Obtener un token de funcionario
@@ -47,6 +49,11 @@ def create_token(payload):
     if user is None:
         db.session.commit()  # the failure counts towards the account's lockout
         raise ApiError(401, _("Correo o contraseña incorrectos."), code="invalid_credentials")
+    if user.totp_enabled:
+        # A token would skip the second step; such accounts use the web pages.
+        db.session.commit()
+        raise ApiError(403, _("Esta cuenta usa verificación en dos pasos: los tokens de la "
+                              "API no están disponibles para ella."), code="totp_required")
     issued = issue_staff_token(db.session, user, lifetime=timedelta(
         hours=current_app.config["STAFF_TOKEN_HOURS"]))
     db.session.commit()
