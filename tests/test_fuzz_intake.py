@@ -26,7 +26,9 @@ from app.tickets.models import Channel, Ticket
 from tests.factories import make_category
 
 # Database examples: each runs in a savepoint rolled back afterwards.
-DB_SETTINGS = settings(max_examples=40, deadline=None,
+# derandomize: CI runs the same examples every time (no flaky finds there);
+# to explore new examples, run it locally without derandomize.
+DB_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                        suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Text as people (and broken systems) write it: any character but surrogates.
@@ -49,7 +51,7 @@ def _message(sender: str, name: str, subject: str, body: str, charset: str) -> b
 
 
 @given(st.binary(max_size=3000))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 def test_parser_reads_or_refuses_any_bytes(raw):
     try:
         parsed = parse_message(raw)
@@ -62,7 +64,7 @@ def test_parser_reads_or_refuses_any_bytes(raw):
 
 @given(subject=HEADER_TEXT, body=ANY_TEXT, name=HEADER_TEXT.filter(lambda n: '"' not in n),
        charset=st.sampled_from(["utf-8", "iso-8859-1", "us-ascii"]))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 def test_parser_keeps_the_sender_and_the_words_of_any_well_formed_message(
         subject, body, name, charset):
     try:
