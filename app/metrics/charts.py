@@ -17,19 +17,24 @@ BAR_COLOUR = "#1f5a96"  # on white: contrast 7:1
 TEXT_COLOUR = "#1b1f24"
 
 
-def bar_chart(chart_id: str, title: str, description: str,
-              items: list[tuple[str, float, str]]) -> Markup:
-    """A horizontal bar chart of ``(label, value, value text)`` items."""
-    height = max(len(items), 1) * (BAR_HEIGHT + GAP) + GAP
-    top = max((value for _label, value, _text in items), default=0) or 1
-    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    parts = [
+def _svg_start(chart_id: str, height: float, title: str, description: str) -> list[str]:
+    """The opening of an accessible chart: role img, named by its title and description."""
+    return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
     ]
+
+
+def bar_chart(chart_id: str, title: str, description: str,
+              items: list[tuple[str, float, str]]) -> Markup:
+    """A horizontal bar chart of ``(label, value, value text)`` items."""
+    height = max(len(items), 1) * (BAR_HEIGHT + GAP) + GAP
+    top = max((value for _label, value, _text in items), default=0) or 1
+    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    parts = _svg_start(chart_id, height, title, description)
     for i, (label, value, text) in enumerate(items):
         y = GAP + i * (BAR_HEIGHT + GAP)
         length = max(value, 0) / top * span
@@ -85,13 +90,7 @@ def stacked_columns(chart_id: str, title: str, description: str, periods: list[s
     legend_top = COLUMNS_HEIGHT + 44
     legend_rows = (len(series) + 2) // 3
     height = legend_top + legend_rows * LEGEND_ROW + 8
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {WIDTH} {height}" width="100%" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
-        f'<title id="{chart_id}-title">{escape(title)}</title>',
-        f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
-    ]
+    parts = _svg_start(chart_id, height, title, description)
     for step in range(5):  # gridlines and their values
         value = top * step / 4
         y = COLUMNS_HEIGHT - value / top * (COLUMNS_HEIGHT - 10)
