@@ -10,6 +10,7 @@ error) with a few samples of them, and the CPU seconds the client itself used
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import statistics
 import time
@@ -209,6 +210,18 @@ async def _run(name, base_url, make, *, expect, concurrency, duration, warmup, c
     return result
 
 
+def run_coroutine(coroutine):
+    """``asyncio.run(coroutine)``, also when this thread already runs an event
+    loop (e.g. inside pytest after Playwright's sync API started one): then it
+    runs in a thread of its own. Returns the coroutine's result."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run(name, base_url, make, *, expect=(200,), concurrency=8, duration=15.0, warmup=2.0,
         cookies=None, keep_json=False, client="raw", on_measure=None) -> Result:
     """Drive ``make`` for ``duration`` seconds; ``client`` is ``"raw"`` or ``"httpx"``.
@@ -218,6 +231,6 @@ def run(name, base_url, make, *, expect=(200,), concurrency=8, duration=15.0, wa
     """
     if client not in ("raw", "httpx"):
         raise ValueError(f"unknown client {client!r}")
-    return asyncio.run(_run(name, base_url, make, expect=set(expect), concurrency=concurrency,
-                            duration=duration, warmup=warmup, cookies=cookies,
-                            keep_json=keep_json, client_kind=client, on_measure=on_measure))
+    return run_coroutine(_run(name, base_url, make, expect=set(expect), concurrency=concurrency,
+                              duration=duration, warmup=warmup, cookies=cookies,
+                              keep_json=keep_json, client_kind=client, on_measure=on_measure))

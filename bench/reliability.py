@@ -54,7 +54,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import _check_loopback
+from bench.load import _check_loopback, run_coroutine
 
 # bandit: subprocess (B404/B603/B607) only starts our own gunicorn, flask and
 # pg_ctlcluster with fixed argument lists; random (B311) only shapes the
@@ -675,11 +675,11 @@ def run(database: str, *, faults: list[str], duration: float = 30.0, concurrency
         if "pg-restart" in faults:
             plan.append((duration * 0.45, "pg-restart",
                          lambda: f"cluster restarted in {restart_postgresql():.1f} s"))
-        fault_log = asyncio.run(drive(stack.base_url, traffic, duration=duration,
-                                      concurrency=concurrency, faults=plan))
+        fault_log = run_coroutine(drive(stack.base_url, traffic, duration=duration,
+                                        concurrency=concurrency, faults=plan))
         lap("load")
         ready_after = stack.wait_ready(timeout=60)
-        probe_ok = asyncio.run(probe(stack.base_url, traffic))
+        probe_ok = run_coroutine(probe(stack.base_url, traffic))
         if not sink.running:
             sink.start()
         deadline = time.monotonic() + drain_timeout
