@@ -177,7 +177,7 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
     now = now or utcnow()
     limit = limit or config["OUTBOX_BATCH_SIZE"]
     max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
-    backoff = timedelta(seconds=config.get("OUTBOX_BACKOFF_SECONDS", 60))
+    backoff = timedelta(seconds=config["OUTBOX_BACKOFF_SECONDS"])
     report = DeliveryReport()
 
     query = (
@@ -210,7 +210,7 @@ def deliver_pending(session: Session, *, now: datetime | None = None,
             if not sent:
                 raise  # nothing went out: the message is still pending, as before
             _save_sent_mark(session, message_pk, values,
-                            patience=config.get("OUTBOX_SENT_MARK_PATIENCE_SECONDS", 300))
+                            patience=config["OUTBOX_SENT_MARK_PATIENCE_SECONDS"])
     return report
 
 
