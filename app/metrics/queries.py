@@ -43,11 +43,13 @@ from app.tickets.models import Channel, Ticket, open_clause
 DIMENSIONS = ("canal", "departamento", "categoria")
 
 
-def _is_open():
+def is_open() -> sa.ColumnElement[bool]:
+    """The request is still open (the form the open-requests index matches)."""
     return open_clause()
 
 
-def _finished_at():
+def finished_at() -> sa.ColumnElement:
+    """When the request finished: resolved, else closed (NULL while open)."""
     return sa.func.coalesce(Ticket.resolved_at, Ticket.closed_at)
 
 
@@ -126,7 +128,7 @@ def backlog_ageing(session: Session, f: MetricsFilter, calendar: BusinessCalenda
     limits = ageing_boundaries(calendar, now)
     bucket = bucket_index(Ticket.created_at, limits.instants)
     counts = {limits.bucket_position(index): n for index, n in session.execute(
-        f.select(bucket, sa.func.count(), with_dates=False).where(_is_open())
+        f.select(bucket, sa.func.count(), with_dates=False).where(is_open())
         .group_by(bucket))}
     return [AgeingRow(str(label), counts.get(i, 0), limits.first_days[i], limits.last_days[i])
             for i, (label, _low, _high) in enumerate(AGEING_BUCKETS)]
@@ -189,12 +191,12 @@ class SlaCompliance:
 
 def sla_compliance(session: Session, f: MetricsFilter, now: datetime) -> SlaCompliance:
     due = Ticket.resolution_due_at
-    finished = sa.not_(_is_open())
+    finished = sa.not_(is_open())
     row = session.execute(f.select(
-        count_if(sa.and_(finished, _finished_at() <= due)),
-        count_if(sa.and_(finished, _finished_at() > due)),
-        count_if(sa.and_(_is_open(), due > now)),
-        count_if(sa.and_(_is_open(), due <= now)),
+        count_if(sa.and_(finished, finished_at() <= due)),
+        count_if(sa.and_(finished, finished_at() > due)),
+        count_if(sa.and_(is_open(), due > now)),
+        count_if(sa.and_(is_open(), due <= now)),
     ).where(due.is_not(None))).one()
     return SlaCompliance(*(int(v) for v in row))
 
@@ -214,14 +216,14 @@ class LegalClock:
 def legal_clock(session: Session, f: MetricsFilter, now: datetime) -> LegalClock:
     """Access-to-information requests (Ley 20.285): on time, extended, late, in progress."""
     due = Ticket.resolution_due_at
-    finished = sa.not_(_is_open())
-    late = sa.or_(sa.and_(finished, _finished_at() > due), sa.and_(_is_open(), due <= now))
+    finished = sa.not_(is_open())
+    late = sa.or_(sa.and_(finished, finished_at() > due), sa.and_(is_open(), due <= now))
     extended = Ticket.deadline_extended_at.is_not(None)
     row = session.execute(f.select(
         count_if(sa.and_(sa.not_(late), sa.not_(extended), finished)),
         count_if(sa.and_(sa.not_(late), extended)),
         count_if(late),
-        count_if(sa.and_(sa.not_(late), sa.not_(extended), _is_open())),
+        count_if(sa.and_(sa.not_(late), sa.not_(extended), is_open())),
     ).where(Ticket.clock_kind == PolicyKind.LEY_20285.value, due.is_not(None))).one()
     return LegalClock(*(int(v) for v in row))
 
@@ -263,13 +265,13 @@ def department_ranking(session: Session, f: MetricsFilter, *, min_n: int) -> Ran
     ranked (too few to be fair); only how many were left out is told.
     """
     due = Ticket.resolution_due_at
-    finished = sa.and_(sa.not_(_is_open()), due.is_not(None))
+    finished = sa.and_(sa.not_(is_open()), due.is_not(None))
     n = sa.func.count(Ticket.id)
     # Grouped by the bare id (a narrow sort: the percentile needs a sorted group),
     # names looked up after.
     rows = session.execute(
         f.select(Ticket.department_id, n, count_if(finished),
-                 count_if(sa.and_(finished, _finished_at() <= due)),
+                 count_if(sa.and_(finished, finished_at() <= due)),
                  percentile_cont(Ticket.resolution_business_seconds, 0.5))
         .group_by(Ticket.department_id)).all()
     names = dict(session.execute(sa.select(Department.id, Department.name).where(

@@ -21,22 +21,15 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.sla import PolicyKind
+from app.metrics.queries import finished_at, is_open
 from app.surveys.models import ResolutionSurvey
-from app.tickets.models import OPEN_STATUSES, Status, Ticket
+from app.tickets.models import Status, Ticket
 
 Condition = Callable[[datetime], sa.ColumnElement[bool]]
 
 
-def _is_open():
-    return Ticket.status.in_(OPEN_STATUSES)
-
-
 def _finished():
-    return sa.not_(_is_open())
-
-
-def _finished_at():
-    return sa.func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+    return sa.not_(is_open())
 
 
 def _has_due():
@@ -49,7 +42,7 @@ def _legal():
 
 def _legal_late(now: datetime):
     due = Ticket.resolution_due_at
-    return sa.or_(sa.and_(_finished(), _finished_at() > due), sa.and_(_is_open(), due <= now))
+    return sa.or_(sa.and_(_finished(), finished_at() > due), sa.and_(is_open(), due <= now))
 
 
 def _surveyed(*conditions):
@@ -67,13 +60,13 @@ SEGMENTS: dict[str, tuple[object, Condition]] = {
     "ingresadas": (_l("Ingresadas (sin duplicadas)"), lambda now: sa.true()),
     "con-plazo": (_l("Con plazo de resolución"), lambda now: _has_due()),
     "a-tiempo": (_l("Resueltas a tiempo"), lambda now: sa.and_(
-        _has_due(), _finished(), _finished_at() <= Ticket.resolution_due_at)),
+        _has_due(), _finished(), finished_at() <= Ticket.resolution_due_at)),
     "con-atraso": (_l("Resueltas con atraso"), lambda now: sa.and_(
-        _has_due(), _finished(), _finished_at() > Ticket.resolution_due_at)),
+        _has_due(), _finished(), finished_at() > Ticket.resolution_due_at)),
     "abiertas-en-plazo": (_l("Abiertas, dentro del plazo"), lambda now: sa.and_(
-        _has_due(), _is_open(), Ticket.resolution_due_at > now)),
+        _has_due(), is_open(), Ticket.resolution_due_at > now)),
     "vencidas": (_l("Abiertas y ya vencidas"), lambda now: sa.and_(
-        _has_due(), _is_open(), Ticket.resolution_due_at <= now)),
+        _has_due(), is_open(), Ticket.resolution_due_at <= now)),
     "terminadas-con-plazo": (_l("Terminadas con plazo"), lambda now: sa.and_(
         _has_due(), _finished())),
     "ley-20285": (_l("Ley 20.285: todas"), lambda now: _legal()),
@@ -84,7 +77,7 @@ SEGMENTS: dict[str, tuple[object, Condition]] = {
     "ley-20285-fuera-de-plazo": (_l("Ley 20.285: fuera de plazo"), lambda now: sa.and_(
         _legal(), _legal_late(now))),
     "ley-20285-en-curso": (_l("Ley 20.285: en curso, dentro del plazo"), lambda now: sa.and_(
-        _legal(), sa.not_(_legal_late(now)), sa.not_(_extended()), _is_open())),
+        _legal(), sa.not_(_legal_late(now)), sa.not_(_extended()), is_open())),
     "con-primera-respuesta": (_l("Con primera respuesta"),
                               lambda now: Ticket.first_response_at.is_not(None)),
     "con-resolucion": (_l("Con fecha de resolución"),
