@@ -95,6 +95,10 @@ class MailSink:
     (mid-conversation: the answer to RCPT is held back 0.5 s, the message is
     not accepted yet) or ``"accepted"`` (just after the 250 to the message's
     data: the window SMTP cannot close, see ``outbox.message_id``).
+
+    ``stop()`` is a clean outage: it refuses new messages with a 421 and waits
+    for those already counted to get their 250, so a message is only counted
+    once its sender was told it was accepted.
     """
 
     def __init__(self, port: int) -> None:
@@ -104,6 +108,8 @@ class MailSink:
         self._armed: str | None = None
         self.armed_hit = threading.Event()
         self._controller = None
+        self._refusing = False
+        self._unanswered = 0  # counted, 250 not written yet
 
     def arm(self, stage: str) -> None:
         self.armed_hit.clear()
@@ -126,19 +132,35 @@ class MailSink:
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
+            if self._refusing:
+                return "421 4.3.2 Service shutting down"
             self.deliveries[str(message["Message-ID"] or "").strip()] += 1
+            self._unanswered += 1
+        asyncio.get_running_loop().call_soon(self._answered)  # runs once the 250 is written
         if self._armed == "accepted":
             asyncio.get_running_loop().call_soon(self._hit, "accepted")  # after the 250
         return "250 OK"
 
+    def _answered(self) -> None:
+        with self._lock:
+            self._unanswered -= 1
+
     def start(self) -> None:
         from aiosmtpd.controller import Controller
+
+        with self._lock:
+            self._refusing = False
 
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
         if self._controller is not None:
+            with self._lock:
+                self._refusing = True
+            deadline = time.monotonic() + 5
+            while self._unanswered and time.monotonic() < deadline:
+                time.sleep(0.01)
             self._controller.stop()
             self._controller = None
 
