@@ -166,6 +166,7 @@ def register_commands(app: Flask) -> None:
     from app.accounts.cli import users_cli
     from app.channels.email.cli import channels_cli
     from app.embedded import serve_command
+    from app.metrics.cli import metrics_cli
     from app.notifications.cli import outbox_cli
     from app.scheduler import scheduler_cli
     from app.seed.cli import seed_cli
@@ -176,4 +177,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(serve_command)
+    app.cli.add_command(metrics_cli)
     app.cli.add_command(channels_cli)

@@ -115,6 +115,10 @@ def load_config(instance_path: Path) -> dict:
         "SURVEY_MIN_GROUP_SIZE": _env_int("SURVEY_MIN_GROUP_SIZE", 5),
         # Dashboards: departments with fewer requests are not ranked (app/metrics).
         "DASHBOARD_MIN_N": _env_int("DASHBOARD_MIN_N", 10),
+        # Daily rollups of the additive figures (app/metrics/rollup.py): how often the
+        # scheduler refreshes them, and how many recent days each refresh rebuilds.
+        "METRICS_ROLLUP_INTERVAL_SECONDS": _env_int("METRICS_ROLLUP_INTERVAL_SECONDS", 600),
+        "METRICS_ROLLUP_RECENT_DAYS": _env_int("METRICS_ROLLUP_RECENT_DAYS", 35),
         "SURVEY_EMBED_ANCESTORS": os.environ.get("SURVEY_EMBED_ANCESTORS", "*"),
         # REST API and Open311 (see docs/ARCHITECTURE.md, "Integrations").
         "STAFF_TOKEN_HOURS": _env_int("STAFF_TOKEN_HOURS", 12),

@@ -13,6 +13,7 @@ from app.catalog.routing_models import RoutingRule
 from app.catalog.sla import SlaPolicy
 from app.channels.email.models import InboundEmail
 from app.deadlines.models import HolidayOverride
+from app.metrics.rollup import DailyRollup, RollupState
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.notifications.preferences import StaffNotificationPreference
 from app.productivity.models import CannedAnswer, SavedFilter
@@ -41,7 +42,7 @@ from app.tickets.models import (
 from app.transparency.models import ProgressUpdate, TransparencyPilot
 
 __all__ = [
-    "Attachment", "AuditEntry",
+    "Attachment", "AuditEntry", "DailyRollup", "RollupState",
     "ActorKind", "ApiKey", "Category", "CategoryAttribute", "IdempotencyRecord", "StaffToken",
     "TicketAttributeValue", "Channel", "Department", "EventKind", "EventVisibility",
     "Macrosector", "OutboxMessage", "OutboxStatus", "Role", "Status", "Ticket",

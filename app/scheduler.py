@@ -19,6 +19,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ from app.channels.email.intake import EmailIntakeNotConfigured
 from app.database import utcnow
 from app.deadlines.sweep import auto_close_resolved, sweep_deadlines
 from app.extensions import db
+from app.metrics.rollup import refresh as refresh_rollups
 from app.notifications.outbox import deliver_pending
 from app.notifications.staff import send_staff_digests
 from app.surveys.resolution import send_reminders
@@ -189,6 +191,15 @@ def auto_close() -> None:
         log.info("auto-close: noticed %s, closed %s", report.noticed, report.closed)
 
 
+def refresh_metrics() -> None:
+    config = current_app.config
+    report = refresh_rollups(db.session, utcnow(), ZoneInfo(config["OFFICE_TIMEZONE"]),
+                     recent_days=config["METRICS_ROLLUP_RECENT_DAYS"])
+    db.session.commit()
+    log.info("metrics rollup: %s days rebuilt, %s rows, through %s",
+             report.days, report.rows, report.through_day)
+
+
 def apply_retention_job() -> None:
     from app.privacy.cli import run_retention
 
@@ -213,6 +224,7 @@ def register_jobs(scheduler: BaseScheduler, app: Flask) -> None:
     every(send_digests, "staff-digest", seconds=config["STAFF_DIGEST_INTERVAL_SECONDS"])
     every(sweep_sla, "sla-sweep", seconds=config["SLA_SWEEP_INTERVAL_SECONDS"])
     every(auto_close, "auto-close", seconds=config["AUTO_CLOSE_INTERVAL_SECONDS"])
+    every(refresh_metrics, "metrics-rollup", seconds=config["METRICS_ROLLUP_INTERVAL_SECONDS"])
     every(apply_retention_job, "retention", days=1)  # privacy: anonymise past retention
 
 

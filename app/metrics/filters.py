@@ -22,6 +22,7 @@ class MetricsFilter:
     ``viewer`` None means no access restriction (CLI, tests); otherwise
     ``app.tickets.access.visible_tickets`` decides. Requests merged as
     duplicates are never counted: they are part of the surviving request.
+    Additive figures read the days already rolled up from ``metrics.rollup``.
     """
 
     first_day: date | None = None
@@ -32,6 +33,7 @@ class MetricsFilter:
     channel: Channel | None = None
     macrosector_id: int | None = None
     viewer: User | None = None
+    use_rollups: bool = True  # False: every figure from the requests themselves
 
     def conditions(self, *, with_dates: bool = True) -> list[sa.ColumnElement[bool]]:
         found: list[sa.ColumnElement[bool]] = [Ticket.status != Status.DUPLICATE]

@@ -14,12 +14,17 @@ Definitions (where the issue was silent):
   otherwise "extended" if the legal extension was used, else "on time" when
   finished, "in progress" while open.
 - Backlog is "now": the date range does not apply, the other filters do.
+
+Volume, SLA compliance, Ley 20.285 and satisfaction read the days already
+rolled up from ``rollup.DailyRollup`` and count the rest (later days, open
+requests) live; the sum is the same as counting everything live
+(``tests/test_metrics_rollup.py``). Percentiles are always live.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,6 +32,7 @@ from sqlalchemy.orm import Session
 from app.calendar import BusinessCalendar
 from app.catalog.models import Category, Department
 from app.catalog.sla import PolicyKind
+from app.metrics import rollup
 from app.metrics.expressions import bucket_index, count_if, seconds_between
 from app.metrics.filters import MetricsFilter
 from app.metrics.percentile import percentile_cont
@@ -76,13 +82,30 @@ def volume_facts(session: Session, f: MetricsFilter) -> VolumeFacts:
     if f.first_day is None or f.last_day is None:
         raise ValueError("volume needs a date range")
     months = month_starts(f.first_day, f.last_day)
-    month = bucket_index(Ticket.created_at, month_boundaries(f.first_day, f.last_day, f.tz))
-    query = (f.select(month, Ticket.channel, Ticket.department_id, Ticket.category_id,
-                      sa.func.count())
-             .group_by(month, Ticket.channel, Ticket.department_id, Ticket.category_id))
+    counts: dict[tuple, int] = {}
+    covered = rollup.coverage(session, f)
+    if covered is not None:
+        r = rollup.DailyRollup
+        month = bucket_index(r.day, [*months, _month_after(months[-1])])
+        key = (month, r.channel, r.department_id, r.category_id)
+        for *found, n in session.execute(covered.rollup_select(f, *key, sa.func.sum(r.filed))
+                                         .group_by(*key)):
+            counts[tuple(found)] = counts.get(tuple(found), 0) + int(n)
+    live = f if covered is None else covered.live
+    if live is not None:
+        month = bucket_index(Ticket.created_at,
+                             month_boundaries(live.first_day, live.last_day, live.tz))
+        key = (month, Ticket.channel, Ticket.department_id, Ticket.category_id)
+        offset = months.index(month_starts(live.first_day, live.last_day)[0])
+        for m, *found, n in session.execute(live.select(*key, sa.func.count()).group_by(*key)):
+            counts[(m + offset, *found)] = counts.get((m + offset, *found), 0) + n
     return VolumeFacts([(months[m], channel, dept, category, n)
-                        for m, channel, dept, category, n in session.execute(query)
+                        for (m, channel, dept, category), n in counts.items()
                         if 0 <= m < len(months)])
+
+
+def _month_after(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
 
 
 def volume_by_month(session: Session, f: MetricsFilter, dimension: str,
@@ -192,13 +215,23 @@ class SlaCompliance:
 def sla_compliance(session: Session, f: MetricsFilter, now: datetime) -> SlaCompliance:
     due = Ticket.resolution_due_at
     finished = sa.not_(is_open())
-    row = session.execute(f.select(
+    query = f.select(
         count_if(sa.and_(finished, finished_at() <= due)),
         count_if(sa.and_(finished, finished_at() > due)),
         count_if(sa.and_(is_open(), due > now)),
         count_if(sa.and_(is_open(), due <= now)),
-    ).where(due.is_not(None))).one()
-    return SlaCompliance(*(int(v) for v in row))
+    ).where(due.is_not(None))
+    covered = rollup.coverage(session, f)
+    if covered is None:
+        return SlaCompliance(*(int(v) for v in session.execute(query).one()))
+    on_time, late, open_on_time, open_late = (
+        int(v) for v in session.execute(query.where(covered.live_or_open(f))).one())
+    r = rollup.DailyRollup
+    rolled_on_time, rolled_late = session.execute(covered.rollup_select(
+        f, sa.func.coalesce(sa.func.sum(r.due_on_time), 0),
+        sa.func.coalesce(sa.func.sum(r.due_late), 0))).one()
+    return SlaCompliance(on_time + int(rolled_on_time), late + int(rolled_late),
+                         open_on_time, open_late)
 
 
 @dataclass(frozen=True)
@@ -219,20 +252,40 @@ def legal_clock(session: Session, f: MetricsFilter, now: datetime) -> LegalClock
     finished = sa.not_(is_open())
     late = sa.or_(sa.and_(finished, finished_at() > due), sa.and_(is_open(), due <= now))
     extended = Ticket.deadline_extended_at.is_not(None)
-    row = session.execute(f.select(
+    query = f.select(
         count_if(sa.and_(sa.not_(late), sa.not_(extended), finished)),
         count_if(sa.and_(sa.not_(late), extended)),
         count_if(late),
         count_if(sa.and_(sa.not_(late), sa.not_(extended), is_open())),
-    ).where(Ticket.clock_kind == PolicyKind.LEY_20285.value, due.is_not(None))).one()
-    return LegalClock(*(int(v) for v in row))
+    ).where(Ticket.clock_kind == PolicyKind.LEY_20285.value, due.is_not(None))
+    covered = rollup.coverage(session, f)
+    if covered is None:
+        return LegalClock(*(int(v) for v in session.execute(query).one()))
+    live = [int(v) for v in session.execute(query.where(covered.live_or_open(f))).one()]
+    r = rollup.DailyRollup
+    rolled = session.execute(covered.rollup_select(
+        f, *(sa.func.coalesce(sa.func.sum(c), 0)
+             for c in (r.legal_on_time, r.legal_extended, r.legal_late)))).one()
+    return LegalClock(live[0] + int(rolled[0]), live[1] + int(rolled[1]),
+                      live[2] + int(rolled[2]), live[3])
 
 
 # --- satisfaction ----------------------------------------------------------------------------
 
 def satisfaction(session: Session, f: MetricsFilter) -> SatisfactionRow:
     """The after-resolution surveys of the filtered requests (``surveys.results``)."""
-    return satisfaction_totals(session, f.ticket_ids())
+    covered = rollup.coverage(session, f)
+    if covered is None:
+        return satisfaction_totals(session, f.ticket_ids())
+    r = rollup.DailyRollup
+    totals = [int(v) for v in session.execute(covered.rollup_select(
+        f, *(sa.func.coalesce(sa.func.sum(getattr(r, name)), 0)
+             for name in rollup.SURVEY_FIELDS))).one()]
+    if covered.live is not None:
+        live = satisfaction_totals(session, covered.live.ticket_ids())
+        totals = [t + getattr(live, name) for t, name in zip(totals, rollup.SURVEY_FIELDS,
+                                                              strict=True)]
+    return SatisfactionRow("", *totals)
 
 
 # --- department ranking ----------------------------------------------------------------------
@@ -309,18 +362,38 @@ def volume_by_period(session: Session, f: MetricsFilter, dimension: str,
     """
     if f.first_day is None or f.last_day is None:
         raise ValueError("volume needs a date range")
-    period = bucket_index(Ticket.created_at, span_boundaries(spans, f.tz))
-    if dimension == "canal":
-        query = f.select(period, Ticket.channel, sa.func.count()).group_by(period,
-                                                                          Ticket.channel)
-        rows = [(p, c.value, c.label, n) for p, c, n in session.execute(query)]
-    elif dimension in ("departamento", "categoria"):
-        model = Department if dimension == "departamento" else Category
-        fk = Ticket.department_id if dimension == "departamento" else Ticket.category_id
-        query = (f.select(period, model.id, model.name, sa.func.count())
-                 .join(model, model.id == fk).group_by(period, model.id, model.name))
-        rows = list(session.execute(query))
-    else:
+    if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    return [PeriodVolumeRow(p, key, label, n) for p, key, label, n in rows
+    counts: dict[tuple[int, object], int] = {}
+    labels: dict[object, str] = {}
+
+    def add(query: sa.Select, period, fk, count) -> None:
+        if dimension == "canal":
+            for p, channel, n in session.execute(query.with_only_columns(period, fk, count)
+                                                 .group_by(period, fk)):
+                counts[(p, channel.value)] = counts.get((p, channel.value), 0) + int(n)
+                labels[channel.value] = channel.label
+            return
+        model = Department if dimension == "departamento" else Category
+        for p, key, label, n in session.execute(
+                query.with_only_columns(period, model.id, model.name, count)
+                .join(model, model.id == fk).group_by(period, model.id, model.name)):
+            counts[(p, key)] = counts.get((p, key), 0) + int(n)
+            labels[key] = label
+
+    covered = rollup.coverage(session, f)
+    if covered is not None:
+        r = rollup.DailyRollup
+        period = bucket_index(r.day, [first for first, _last in spans]
+                              + [spans[-1][1] + timedelta(days=1)])
+        add(covered.rollup_select(f), period, {
+            "canal": r.channel, "departamento": r.department_id,
+            "categoria": r.category_id}[dimension], sa.func.sum(r.filed))
+    live = f if covered is None else covered.live
+    if live is not None:
+        period = bucket_index(Ticket.created_at, span_boundaries(spans, f.tz))
+        add(live.select(), period, {
+            "canal": Ticket.channel, "departamento": Ticket.department_id,
+            "categoria": Ticket.category_id}[dimension], sa.func.count())
+    return [PeriodVolumeRow(p, key, labels[key], n) for (p, key), n in counts.items()
             if 0 <= p < len(spans)]

@@ -357,7 +357,9 @@ def _count_if(condition) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _satisfaction_columns():
+def satisfaction_columns():
+    """The survey totals as aggregate columns over ``resolution_surveys``, in the
+    order of ``SatisfactionRow``'s numbers (also the daily rollup's)."""
     rs = ResolutionSurvey
     return (
         sa.func.count(rs.id),
@@ -387,7 +389,7 @@ def satisfaction_totals(session: Session, ticket_ids: sa.Select, label: str = ""
     """
     rs = ResolutionSurvey
     return _row(label, session.execute(
-        sa.select(*_satisfaction_columns()).select_from(rs)
+        sa.select(*satisfaction_columns()).select_from(rs)
         .where(rs.ticket_id.in_(ticket_ids))).one())
 
 
@@ -401,15 +403,15 @@ def _distribution(session: Session, column, values, labels, answered: int) -> li
 def satisfaction_results(session: Session, *, comment_limit: int = 20) -> SatisfactionResults:
     """The surveys after resolution: totals, per department and per channel."""
     rs = ResolutionSurvey
-    base = sa.select(*_satisfaction_columns()).select_from(rs).join(Ticket, rs.ticket)
+    base = sa.select(*satisfaction_columns()).select_from(rs).join(Ticket, rs.ticket)
     total = _row(_("Total"), session.execute(base).one())
     by_department = [
         _row(name, values) for name, *values in session.execute(
-            sa.select(Department.name, *_satisfaction_columns()).select_from(rs)
+            sa.select(Department.name, *satisfaction_columns()).select_from(rs)
             .join(Ticket, rs.ticket).join(Department, Ticket.department)
             .group_by(Department.name).order_by(Department.name))]
     by_channel = {channel: values for channel, *values in session.execute(
-        sa.select(Ticket.channel, *_satisfaction_columns()).select_from(rs)
+        sa.select(Ticket.channel, *satisfaction_columns()).select_from(rs)
         .join(Ticket, rs.ticket).group_by(Ticket.channel))}
     channel_rows = [_row(c.label, by_channel[c]) for c in Channel if c in by_channel]
 
