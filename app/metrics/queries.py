@@ -212,26 +212,30 @@ class SlaCompliance:
         return 100.0 * self.on_time / self.finished if self.finished else None
 
 
-def sla_compliance(session: Session, f: MetricsFilter, now: datetime) -> SlaCompliance:
+def _sla_counts(session: Session, f: MetricsFilter, now: datetime, *where) -> list[int]:
     due = Ticket.resolution_due_at
     finished = sa.not_(is_open())
-    query = f.select(
+    return [int(v) for v in session.execute(f.select(
         count_if(sa.and_(finished, finished_at() <= due)),
         count_if(sa.and_(finished, finished_at() > due)),
         count_if(sa.and_(is_open(), due > now)),
         count_if(sa.and_(is_open(), due <= now)),
-    ).where(due.is_not(None))
+    ).where(due.is_not(None), *where)).one()]
+
+
+def sla_compliance(session: Session, f: MetricsFilter, now: datetime) -> SlaCompliance:
     covered = rollup.coverage(session, f)
     if covered is None:
-        return SlaCompliance(*(int(v) for v in session.execute(query).one()))
-    on_time, late, open_on_time, open_late = (
-        int(v) for v in session.execute(query.where(covered.live_or_open(f))).one())
+        return SlaCompliance(*_sla_counts(session, f, now))
     r = rollup.DailyRollup
     rolled_on_time, rolled_late = session.execute(covered.rollup_select(
         f, sa.func.coalesce(sa.func.sum(r.due_on_time), 0),
         sa.func.coalesce(sa.func.sum(r.due_late), 0))).one()
-    return SlaCompliance(on_time + int(rolled_on_time), late + int(rolled_late),
-                         open_on_time, open_late)
+    counts = [int(rolled_on_time), int(rolled_late), 0, 0]
+    parts = [_sla_counts(session, f, now, *covered.open_before_live(f))]
+    if covered.live is not None:
+        parts.append(_sla_counts(session, covered.live, now))
+    return SlaCompliance(*(sum(column) for column in zip(counts, *parts, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -246,28 +250,32 @@ class LegalClock:
         return self.on_time + self.extended + self.late + self.in_progress
 
 
-def legal_clock(session: Session, f: MetricsFilter, now: datetime) -> LegalClock:
-    """Access-to-information requests (Ley 20.285): on time, extended, late, in progress."""
+def _legal_counts(session: Session, f: MetricsFilter, now: datetime, *where) -> list[int]:
     due = Ticket.resolution_due_at
     finished = sa.not_(is_open())
     late = sa.or_(sa.and_(finished, finished_at() > due), sa.and_(is_open(), due <= now))
     extended = Ticket.deadline_extended_at.is_not(None)
-    query = f.select(
+    return [int(v) for v in session.execute(f.select(
         count_if(sa.and_(sa.not_(late), sa.not_(extended), finished)),
         count_if(sa.and_(sa.not_(late), extended)),
         count_if(late),
         count_if(sa.and_(sa.not_(late), sa.not_(extended), is_open())),
-    ).where(Ticket.clock_kind == PolicyKind.LEY_20285.value, due.is_not(None))
+    ).where(Ticket.clock_kind == PolicyKind.LEY_20285.value, due.is_not(None), *where)).one()]
+
+
+def legal_clock(session: Session, f: MetricsFilter, now: datetime) -> LegalClock:
+    """Access-to-information requests (Ley 20.285): on time, extended, late, in progress."""
     covered = rollup.coverage(session, f)
     if covered is None:
-        return LegalClock(*(int(v) for v in session.execute(query).one()))
-    live = [int(v) for v in session.execute(query.where(covered.live_or_open(f))).one()]
+        return LegalClock(*_legal_counts(session, f, now))
     r = rollup.DailyRollup
-    rolled = session.execute(covered.rollup_select(
+    rolled = [int(v) for v in session.execute(covered.rollup_select(
         f, *(sa.func.coalesce(sa.func.sum(c), 0)
-             for c in (r.legal_on_time, r.legal_extended, r.legal_late)))).one()
-    return LegalClock(live[0] + int(rolled[0]), live[1] + int(rolled[1]),
-                      live[2] + int(rolled[2]), live[3])
+             for c in (r.legal_on_time, r.legal_extended, r.legal_late)))).one()]
+    parts = [_legal_counts(session, f, now, *covered.open_before_live(f))]
+    if covered.live is not None:
+        parts.append(_legal_counts(session, covered.live, now))
+    return LegalClock(*(sum(column) for column in zip([*rolled, 0], *parts, strict=True)))
 
 
 # --- satisfaction ----------------------------------------------------------------------------

@@ -114,12 +114,13 @@ class Coverage:
             query = query.where(r.channel == f.channel)
         return query
 
-    def live_or_open(self, f: MetricsFilter) -> sa.ColumnElement[bool]:
-        """Requests the rollup does not hold: filed on a live day, or still open."""
-        if self.live is None:
-            return open_clause()
-        return sa.or_(Ticket.created_at >= local_midnight(self.live.first_day, f.tz),
-                      open_clause())
+    def open_before_live(self, f: MetricsFilter) -> list[sa.ColumnElement[bool]]:
+        """Conditions for the requests of the rolled days the rollup does not hold:
+        those still open (the live days are counted whole, apart)."""
+        found = [open_clause()]
+        if self.live is not None:
+            found.append(Ticket.created_at < local_midnight(self.live.first_day, f.tz))
+        return found
 
 
 def coverage(session: Session, f: MetricsFilter) -> Coverage | None:
