@@ -298,6 +298,9 @@ def ensure_database(kind: str, url: str, requests: int, reseed: bool) -> dict:
     else:
         print(f"  reusing it: {state['tickets']} requests already there "
               f"(not re-seeded; --reseed to start over)", flush=True)
+    # What the scheduler's metrics-rollup job keeps in production: the dashboard
+    # reads past days from the daily rollups (app/metrics/rollup.py).
+    _flask(url, "metrics", "rollup")
     return state
 
 

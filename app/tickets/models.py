@@ -61,8 +61,8 @@ OPEN_STATUS_SQL = f"status IN ({', '.join(repr(v) for v in OPEN_STATUS_VALUES)})
 
 
 OPEN_INDEX_COLUMNS = ("created_at", "id", "status", "resolution_due_at", "department_id",
-                      "category_id", "channel", "macrosector_id", "clock_kind", "resolved_at", "closed_at",
-                      "deadline_extended_at")
+                      "category_id", "channel", "macrosector_id", "clock_kind", "resolved_at",
+                      "closed_at", "deadline_extended_at")
 
 
 def open_clause() -> sa.ColumnElement[bool]:
