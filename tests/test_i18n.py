@@ -233,3 +233,24 @@ def test_emails_and_the_timeline_stay_spanish_when_the_action_is_in_english(app,
             sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)))
         assert "Departamento de la categoría" in bodies
         session.rollback()
+
+
+def test_the_catalog_kept_per_request_follows_force_locale(app):
+    # app.i18n keeps the catalog found for the request's locale; force_locale
+    # (emails, stored text) must still switch catalogs, in code and templates.
+    from flask import render_template_string
+    from flask_babel import force_locale
+    from flask_babel import gettext as translate
+
+    question = "¿En qué te podemos ayudar?"
+    template = "{{ _('¿En qué te podemos ayudar?') }}"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert translate(question) == "How can we help you?"
+        assert render_template_string(template) == "How can we help you?"
+        with force_locale("es_CL"):
+            assert translate(question) == question
+            assert render_template_string(template) == question
+        assert translate(question) == "How can we help you?"
+        assert render_template_string(template) == "How can we help you?"
+    with app.test_request_context("/"):
+        assert translate(question) == question
