@@ -26,8 +26,10 @@ from tests.factories import PASSWORD, make_category, make_department, make_ticke
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
-# The request with category, department, survey and survivor; its files; its events.
-STATUS_PAGE_STATEMENTS = 3
+# The request; its category, department, survey, files and events, each by the
+# relation's own load. Joining them into one statement made fewer statements
+# but a slower page on PostgreSQL (bench/RESULTS.md, "Status page"), so they stay.
+STATUS_PAGE_STATEMENTS = 6
 # The user, their departments (agents and supervisors), the page of requests with
 # category, department and assignee, the pager's count, the departments (managers
 # and admins), the category filter, the people to assign to, the saved views.
@@ -68,7 +70,7 @@ def uploads(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOADS_DIR", str(tmp_path / "uploads"))
 
 
-def test_status_page_loads_request_files_and_timeline_in_three_statements(
+def test_status_page_loads_request_files_and_timeline_in_six_statements(
         app, client, database, uploads):
     with database() as session:
         department = make_department(session, name="Aseo y Ornato")
@@ -96,7 +98,7 @@ def test_status_page_loads_request_files_and_timeline_in_three_statements(
     assert len(statements) <= STATUS_PAGE_STATEMENTS, described(statements)
 
 
-def test_status_page_of_a_merged_request_adds_only_the_survivors_events(
+def test_status_page_of_a_merged_request_adds_only_the_survivor_and_its_details(
         app, client, database):
     with database() as session:
         aseo, obras = make_department(session), make_department(session, name="Obras Municipales")
@@ -116,7 +118,7 @@ def test_status_page_of_a_merged_request_adds_only_the_survivors_events(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f"Tu solicitud se unió a la N° {number}" in html and "Obras Municipales" in html
-    assert len(statements) <= STATUS_PAGE_STATEMENTS + 1, described(statements)
+    assert len(statements) <= STATUS_PAGE_STATEMENTS + 3, described(statements)
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.MANAGER])

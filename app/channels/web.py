@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Category, Department, Macrosector
 from app.channels.forms import TrackForm, attribute_field_name, submit_form_class
@@ -137,17 +137,12 @@ def submit():
                            any_attributes=any(c.attributes for c in categories)), status
 
 
-def _ticket_by_code_or_404(code: str, *options) -> Ticket:
-    """The request with tracking code ``code``, loaded with the loader ``options``.
-
-    :raise 404: if the code is malformed or no request has it.
-    """
+def _ticket_by_code_or_404(code: str) -> Ticket:
     try:
         normalized = normalize_code(code)
     except InvalidTrackingCode:
         abort(404)
-    ticket = db.session.scalar(
-        sa.select(Ticket).where(Ticket.tracking_code == normalized).options(*options))
+    ticket = db.session.scalar(sa.select(Ticket).where(Ticket.tracking_code == normalized))
     if ticket is None:
         abort(404)
     return ticket
@@ -185,28 +180,8 @@ def track():
     return render_template("resident/track.html", form=form), status
 
 
-def _status_page_loads() -> tuple:
-    """Everything resident/status.html reads, in three statements.
-
-    The request with its category, department, survey and (if merged) the
-    request it joined, in one; its files; its events (``public_events`` filters
-    them in Python). The survivor's events are queried only when there is one.
-    A function, not a constant: ``attachments`` and ``resolution_survey`` are
-    backrefs, there only once the mappers are configured.
-    """
-    return (
-        joinedload(Ticket.category),
-        joinedload(Ticket.department),
-        joinedload(Ticket.resolution_survey),
-        joinedload(Ticket.duplicate_of).options(joinedload(Ticket.department),
-                                                selectinload(Ticket.events)),
-        selectinload(Ticket.attachments),
-        selectinload(Ticket.events),
-    )
-
-
 @bp.get("/seguimiento/<code>")
 @tracking_limit
 def status(code: str):
-    ticket = _ticket_by_code_or_404(code, *_status_page_loads())
+    ticket = _ticket_by_code_or_404(code)
     return render_template("resident/status.html", ticket=ticket)
