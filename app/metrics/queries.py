@@ -328,13 +328,17 @@ def department_ranking(session: Session, f: MetricsFilter, *, min_n: int) -> Ran
     due = Ticket.resolution_due_at
     finished = sa.and_(sa.not_(is_open()), due.is_not(None))
     n = sa.func.count(Ticket.id)
-    # Grouped by the bare id (a narrow sort: the percentile needs a sorted group),
-    # names looked up after.
+    # Grouped by the id (a narrow sort: the percentile needs a sorted group), names
+    # looked up after. ``+ 0``: as an expression SQLite reads the date range through
+    # the created_at index and groups in a temporary b-tree, instead of walking
+    # (department, created_at) and fetching each row out of order (66 ms vs 35 ms
+    # for 76,000 requests).
+    department = Ticket.department_id + 0
     rows = session.execute(
-        f.select(Ticket.department_id, n, count_if(finished),
+        f.select(department, n, count_if(finished),
                  count_if(sa.and_(finished, finished_at() <= due)),
                  percentile_cont(Ticket.resolution_business_seconds, 0.5))
-        .group_by(Ticket.department_id)).all()
+        .group_by(department)).all()
     names = dict(session.execute(sa.select(Department.id, Department.name).where(
         Department.id.in_([row[0] for row in rows]))).all()) if rows else {}
     shown = [RankingRow(i, names[i], count, int(done), int(ok), median)
