@@ -2,7 +2,7 @@
 
 A random history of 70 days (statuses, due dates, Ley 20.285 clocks,
 surveys, channels, three departments) is measured live, then rolled up; every
-additive dashboard figure must come out the same for many filters, on SQLite
+dashboard figure that reads the rollup must come out the same for many filters, on SQLite
 and PostgreSQL. Then a past request changes: the rollup is stale until the
 next refresh, which rebuilds that request's day.
 """
@@ -78,6 +78,8 @@ def figures(session, f: MetricsFilter):
         "sla": queries.sla_compliance(session, f, NOW),
         "legal": queries.legal_clock(session, f, NOW),
         "satisfaction": queries.satisfaction(session, f),
+        "ranking": queries.department_ranking(session, f, min_n=1),
+        "ranking_min_30": queries.department_ranking(session, f, min_n=30),
     }
 
 

@@ -3,7 +3,8 @@
 One row per local filing day × department × category × channel × clock kind
 holds what adds up exactly: requests filed; finished with a due date, on
 time or late; Ley 20.285 requests finished on time, within the extension or
-late; and the after-resolution survey totals. Open requests are not rolled
+late; and the after-resolution survey totals (the dashboard's volume, SLA,
+Ley 20.285, satisfaction and ranking counts). Open requests are not rolled
 up: whether one is overdue depends on the moment, so the queries count them
 live (the open-requests index). Medians and p90 do not add up and stay live.
 
