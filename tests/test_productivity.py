@@ -295,6 +295,19 @@ def test_saved_view_keeps_only_the_queues_filters_and_is_private(client, databas
         assert count(session, SavedFilter) == 0
 
 
+def test_saved_view_keeps_the_filters_a_dashboard_figure_links_with(client, database, setup):
+    # A figure's list (e.g. late requests by phone in a period) can be kept as a view.
+    login(client, setup.agent)
+    query = ("estado=todas&canal=phone&macrosector=3&desde=2026-09-01&hasta=2026-11-30"
+             "&cifra=con-atraso")
+    response = post_form(client, f"{QUEUE}?{query}", f"/gestion/vistas?{query}&evil=1",
+                         {"view-csrf_token": "TOKEN", "view-name": "Atrasadas por teléfono"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{QUEUE}?{query}"
+    with database() as session:
+        assert session.scalar(sa.select(SavedFilter.query)) == query
+
+
 def test_saving_a_view_with_the_same_name_replaces_it(client, database, setup):
     login(client, setup.agent)
     for query in ("estado=todas", "estado=closed"):

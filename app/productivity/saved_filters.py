@@ -18,9 +18,10 @@ from app.accounts.models import User
 from app.domain import ValidationFailed
 from app.productivity.models import SavedFilter
 
-# The queue's filter parameters (app/staff/routes.py queue). Other branches
-# add theirs here ("asignacion": mine, unassigned).
-QUEUE_PARAMS = ("estado", "departamento", "categoria", "asignacion", "orden")
+# The queue's filter parameters: its own (app/staff/routes.py queue) and those a
+# dashboard figure links with (app/metrics/queue_filters.py).
+QUEUE_PARAMS = ("estado", "departamento", "categoria", "asignacion", "orden", "canal",
+                "macrosector", "desde", "hasta", "cifra")
 NAME_MAX = 80
 PER_USER_MAX = 50
 
