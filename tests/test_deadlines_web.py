@@ -3,6 +3,7 @@ shown in America/Santiago on the queue, the detail and the resident's page."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -114,6 +115,24 @@ def test_queue_marks_overdue_requests(client, database):
     assert html.count('class="nowrap deadline-overdue"') == 1
     assert html.count('class="nowrap deadline-ok"') == 1
     assert "Vencida" in html
+
+
+def test_queue_shows_the_first_response_due_date_until_the_first_answer(client, database):
+    with database() as session:
+        department = make_department(session)
+        agent = make_user(session, Role.AGENT, [department])
+        category = make_category(session, department)
+        waiting = make_ticket(session, category, now=utcnow() - timedelta(days=40))
+        answered = make_ticket(session, category, now=utcnow() - timedelta(days=40))
+        answered.first_response_at = utcnow() - timedelta(days=39)
+        session.commit()
+        assert waiting.first_response_due_at is not None
+        email = agent.email
+    login(client, email)
+    html = client.get("/gestion/").get_data(as_text=True)
+    assert html.count("1.ª respuesta:") == 1
+    assert re.search(r'<span class="deadline-overdue">1\.ª respuesta: [^<]+ <strong>Vencida',
+                     html)
 
 
 @pytest.fixture

@@ -34,12 +34,13 @@ def init_app(app: Flask) -> None:
     check_settings(app.config)
     from app.deadlines.cli import deadlines_cli
     from app.deadlines.clock import can_extend
-    from app.deadlines.display import deadline_state
+    from app.deadlines.display import deadline_state, first_response_state
     from app.deadlines.forms import ExtensionForm
     from app.deadlines.routes import bp
 
     app.register_blueprint(bp)
     app.cli.add_command(deadlines_cli)
     app.add_template_filter(deadline_state, "deadline_state")
+    app.add_template_filter(first_response_state, "first_response_state")
     app.add_template_global(lambda: ExtensionForm(formdata=None), "new_extension_form")
     app.add_template_global(can_extend, "can_extend_deadline")

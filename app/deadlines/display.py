@@ -23,3 +23,18 @@ def deadline_state(ticket: Ticket, now: datetime | None = None) -> str:
     if ticket.resolution_warn_at is not None and now >= ticket.resolution_warn_at:
         return "due-soon"
     return ""
+
+
+def first_response_state(ticket: Ticket, now: datetime | None = None) -> str | None:
+    """While an open request still awaits its first answer and has a first-response
+    due date: ``"overdue"``, ``"due-soon"`` or ``""``; otherwise None (nothing to show).
+    """
+    if (not ticket.status.is_open or ticket.first_response_at is not None
+            or ticket.first_response_due_at is None):
+        return None
+    now = now or utcnow()
+    if now >= ticket.first_response_due_at:
+        return "overdue"
+    if ticket.first_response_warn_at is not None and now >= ticket.first_response_warn_at:
+        return "due-soon"
+    return ""
