@@ -17,12 +17,7 @@ def deadline_state(ticket: Ticket, now: datetime | None = None) -> str:
         return ""
     if ticket.status is Status.WAITING_RESIDENT:
         return "paused"
-    now = now or utcnow()
-    if now >= ticket.resolution_due_at:
-        return "overdue"
-    if ticket.resolution_warn_at is not None and now >= ticket.resolution_warn_at:
-        return "due-soon"
-    return ""
+    return _state(ticket.resolution_due_at, ticket.resolution_warn_at, now)
 
 
 def first_response_state(ticket: Ticket, now: datetime | None = None) -> str | None:
@@ -32,9 +27,13 @@ def first_response_state(ticket: Ticket, now: datetime | None = None) -> str | N
     if (not ticket.status.is_open or ticket.first_response_at is not None
             or ticket.first_response_due_at is None):
         return None
+    return _state(ticket.first_response_due_at, ticket.first_response_warn_at, now)
+
+
+def _state(due: datetime, warn: datetime | None, now: datetime | None) -> str:
     now = now or utcnow()
-    if now >= ticket.first_response_due_at:
+    if now >= due:
         return "overdue"
-    if ticket.first_response_warn_at is not None and now >= ticket.first_response_warn_at:
+    if warn is not None and now >= warn:
         return "due-soon"
     return ""

@@ -9,6 +9,18 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.tickets.models import Ticket, open_clause
+
+
+def is_open() -> sa.ColumnElement[bool]:
+    """The request is still open (the form the open-requests index matches)."""
+    return open_clause()
+
+
+def finished_at() -> sa.ColumnElement:
+    """When the request finished: resolved, else closed (NULL while open)."""
+    return sa.func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+
 
 class seconds_between(FunctionElement):  # noqa: N801 - reads like an SQL function
     """Calendar seconds from ``start`` to ``end`` (NULL if either is NULL).

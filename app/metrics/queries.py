@@ -34,7 +34,13 @@ from app.calendar import BusinessCalendar
 from app.catalog.models import Category, Department
 from app.catalog.sla import PolicyKind
 from app.metrics import rollup
-from app.metrics.expressions import bucket_index, count_if, seconds_between
+from app.metrics.expressions import (
+    bucket_index,
+    count_if,
+    finished_at,
+    is_open,
+    seconds_between,
+)
 from app.metrics.filters import MetricsFilter
 from app.metrics.percentile import percentile_cont
 from app.metrics.periods import (
@@ -45,19 +51,9 @@ from app.metrics.periods import (
     span_boundaries,
 )
 from app.surveys.results import SatisfactionRow, satisfaction_totals
-from app.tickets.models import Channel, Ticket, open_clause
+from app.tickets.models import Channel, Ticket
 
 DIMENSIONS = ("canal", "departamento", "categoria")
-
-
-def is_open() -> sa.ColumnElement[bool]:
-    """The request is still open (the form the open-requests index matches)."""
-    return open_clause()
-
-
-def finished_at() -> sa.ColumnElement:
-    """When the request finished: resolved, else closed (NULL while open)."""
-    return sa.func.coalesce(Ticket.resolved_at, Ticket.closed_at)
 
 
 # --- volume ----------------------------------------------------------------------------------
@@ -213,6 +209,20 @@ class SlaCompliance:
         return 100.0 * self.on_time / self.finished if self.finished else None
 
 
+def _rolled_plus_live(session: Session, f: MetricsFilter, covered: rollup.Coverage,
+                      rolled_columns, live_counts) -> list[int]:
+    """Counts from the rollup (its ``rolled_columns``, summed; the counts after them
+    are of open requests only) plus ``live_counts(filter, *where)`` of what the
+    rollup does not hold: the rolled days' open requests, then the live days."""
+    rolled = [int(v) for v in session.execute(covered.rollup_select(
+        f, *(sa.func.coalesce(sa.func.sum(c), 0) for c in rolled_columns))).one()]
+    parts = [live_counts(f, *covered.open_before_live(f))]
+    if covered.live is not None:
+        parts.append(live_counts(covered.live))
+    rolled += [0] * (len(parts[0]) - len(rolled))
+    return [sum(column) for column in zip(rolled, *parts, strict=True)]
+
+
 def _sla_counts(session: Session, f: MetricsFilter, now: datetime, *where) -> list[int]:
     due = Ticket.resolution_due_at
     finished = sa.not_(is_open())
@@ -229,14 +239,9 @@ def sla_compliance(session: Session, f: MetricsFilter, now: datetime) -> SlaComp
     if covered is None:
         return SlaCompliance(*_sla_counts(session, f, now))
     r = rollup.DailyRollup
-    rolled_on_time, rolled_late = session.execute(covered.rollup_select(
-        f, sa.func.coalesce(sa.func.sum(r.due_on_time), 0),
-        sa.func.coalesce(sa.func.sum(r.due_late), 0))).one()
-    counts = [int(rolled_on_time), int(rolled_late), 0, 0]
-    parts = [_sla_counts(session, f, now, *covered.open_before_live(f))]
-    if covered.live is not None:
-        parts.append(_sla_counts(session, covered.live, now))
-    return SlaCompliance(*(sum(column) for column in zip(counts, *parts, strict=True)))
+    return SlaCompliance(*_rolled_plus_live(
+        session, f, covered, (r.due_on_time, r.due_late),
+        lambda part, *where: _sla_counts(session, part, now, *where)))
 
 
 @dataclass(frozen=True)
@@ -270,13 +275,9 @@ def legal_clock(session: Session, f: MetricsFilter, now: datetime) -> LegalClock
     if covered is None:
         return LegalClock(*_legal_counts(session, f, now))
     r = rollup.DailyRollup
-    rolled = [int(v) for v in session.execute(covered.rollup_select(
-        f, *(sa.func.coalesce(sa.func.sum(c), 0)
-             for c in (r.legal_on_time, r.legal_extended, r.legal_late)))).one()]
-    parts = [_legal_counts(session, f, now, *covered.open_before_live(f))]
-    if covered.live is not None:
-        parts.append(_legal_counts(session, covered.live, now))
-    return LegalClock(*(sum(column) for column in zip([*rolled, 0], *parts, strict=True)))
+    return LegalClock(*_rolled_plus_live(
+        session, f, covered, (r.legal_on_time, r.legal_extended, r.legal_late),
+        lambda part, *where: _legal_counts(session, part, now, *where)))
 
 
 # --- satisfaction ----------------------------------------------------------------------------

@@ -27,12 +27,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.catalog.sla import PolicyKind
 from app.database import UTCDateTime
 from app.extensions import db
-from app.metrics.expressions import bucket_index, count_if
+from app.metrics.expressions import bucket_index, count_if, finished_at, is_open
 from app.metrics.filters import MetricsFilter
 from app.metrics.periods import local_midnight
 from app.surveys.models import ResolutionSurvey
 from app.surveys.results import satisfaction_columns
-from app.tickets.models import Channel, Status, Ticket, _str_enum, open_clause
+from app.tickets.models import Channel, Status, Ticket, _str_enum
 
 CHUNK_DAYS = 31  # days rebuilt per grouped query
 # A change committed just before a refresh started may carry an older updated_at.
@@ -118,7 +118,7 @@ class Coverage:
     def open_before_live(self, f: MetricsFilter) -> list[sa.ColumnElement[bool]]:
         """Conditions for the requests of the rolled days the rollup does not hold:
         those still open (the live days are counted whole, apart)."""
-        found = [open_clause()]
+        found = [is_open()]
         if self.live is not None:
             found.append(Ticket.created_at < local_midnight(self.live.first_day, f.tz))
         return found
@@ -152,14 +152,13 @@ class RefreshReport:
 
 def _ticket_columns() -> list:
     due = Ticket.resolution_due_at
-    finished = sa.not_(open_clause())
-    finished_at = sa.func.coalesce(Ticket.resolved_at, Ticket.closed_at)
+    finished = sa.not_(is_open())
     legal = sa.and_(finished, due.is_not(None),
                     Ticket.clock_kind == PolicyKind.LEY_20285.value)
-    late = finished_at > due
+    late = finished_at() > due
     extended = Ticket.deadline_extended_at.is_not(None)
     return [sa.func.count(),
-            count_if(sa.and_(finished, due.is_not(None), finished_at <= due)),
+            count_if(sa.and_(finished, due.is_not(None), finished_at() <= due)),
             count_if(sa.and_(finished, due.is_not(None), late)),
             count_if(sa.and_(legal, sa.not_(late), sa.not_(extended))),
             count_if(sa.and_(legal, sa.not_(late), extended)),

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.catalog.sla import PolicyKind
-from app.metrics.queries import finished_at, is_open
+from app.metrics.expressions import finished_at, is_open
 from app.surveys.models import ResolutionSurvey
 from app.tickets.models import Status, Ticket
 
