@@ -9,10 +9,12 @@ The locale of a request is, in order: the ``lang`` cookie set by the switch
 REST API and Open311 always answer in Spanish (their documented contract). Dates
 and times are always shown in America/Santiago (``BABEL_DEFAULT_TIMEZONE``).
 
-Emails are rendered in Spanish whatever the language of the person whose
-action caused them (see ``app.notifications.outbox.enqueue``), so a staff
-member browsing in English never sends English mail to a resident or a
-Spanish-speaking colleague.
+Emails are written in their recipient's language, never in the language of
+the person whose action caused them (``written_for``): a resident's in the
+language they filed the request in (``Ticket.locale``), a staff member's in
+the one they last chose with the switch while signed in (``User.locale``),
+Spanish otherwise. A staff member browsing in English never sends English
+mail to a Spanish-speaking resident or colleague.
 
 ``flask translate extract|update|compile`` keeps the catalog in step with the
 code (README, "Translations").
@@ -36,8 +38,9 @@ from flask import (
 )
 from flask.cli import AppGroup
 from flask_babel import force_locale, get_locale
+from flask_login import current_user
 
-from app.extensions import babel, csrf
+from app.extensions import babel, csrf, db
 
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -91,6 +94,23 @@ def stored_text():
         yield
 
 
+def email_locale(locale: str | None) -> str:
+    """``locale`` if it is one of ours (``LOCALES``), else Spanish."""
+    return locale if locale in LOCALES else DEFAULT_LOCALE
+
+
+@contextmanager
+def written_for(locale: str | None):
+    """Write an email's text in its recipient's ``locale`` (None or unknown: Spanish).
+
+    Wrap the building of a subject and of the context values formatted in
+    Python (dates, labels); ``outbox.enqueue(locale=...)`` renders the
+    templates in the same language.
+    """
+    with force_locale(email_locale(locale)):
+        yield
+
+
 def current_locale() -> str:
     """The active locale code (``es_CL`` or ``en``), also outside a request."""
     locale = get_locale()
@@ -123,9 +143,11 @@ def switch():
     """Remember the chosen language in a cookie and go back to the same page.
 
     An unknown language code leaves the choice as it was (no error page: the
-    form only offers known codes). No CSRF token: the worst a forged post can
-    do is change the language, and a token would give every public page a
-    session cookie (docs/SECURITY.md).
+    form only offers known codes). A signed-in staff member's choice is also
+    stored on their account, for their emails. No CSRF token: the worst a
+    forged post can do is change the language (of the pages, and of a staff
+    member's emails), and a token would give every public page a session
+    cookie (docs/SECURITY.md).
     """
     response = redirect(_safe_back(request.form.get("next")), code=303)
     code = request.form.get("lang", "")
@@ -133,6 +155,9 @@ def switch():
         response.set_cookie(
             COOKIE, code, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
             secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+        if current_user.is_authenticated and current_user.locale != code:
+            current_user.locale = code  # a staff member's emails follow the choice
+            db.session.commit()
     return response
 
 

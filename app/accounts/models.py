@@ -59,6 +59,9 @@ class User(UserMixin, db.Model):
     # last 30-second time step accepted, so a code is never accepted twice.
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The language last chosen with the switch while signed in; their emails
+    # use it (None: Spanish).
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
 
     departments: Mapped[list[Department]] = relationship(
         secondary=department_membership, order_by=Department.name

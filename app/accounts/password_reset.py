@@ -24,7 +24,7 @@ from app.accounts.services import PASSWORD_MIN, find_by_email
 from app.database import UTCDateTime, utcnow
 from app.domain import ValidationFailed
 from app.extensions import db
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.outbox import enqueue
 
 RESET_TOKEN_MINUTES = 30  # the pages say "30 minutos"
@@ -48,9 +48,12 @@ class PasswordResetToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-def request_reset(session: Session, email: str, *, base_url: str,
+def request_reset(session: Session, email: str, *, base_url: str, locale: str | None = None,
                   now: datetime | None = None) -> str | None:
     """Queue a reset email if ``email`` is an active staff account; flushes.
+
+    The email is in ``locale``, the language of the page that asked for it
+    (None: the account's own language, else Spanish).
 
     Returns the secret (for tests and the caller's logs it must never be
     shown to the requester) or None when no email was queued. The view
@@ -65,8 +68,9 @@ def request_reset(session: Session, email: str, *, base_url: str,
         user=user, token_hash=_digest(secret), created_at=now,
         expires_at=now + timedelta(minutes=RESET_TOKEN_MINUTES)))
     session.flush()
-    with stored_text():  # emails are written in Spanish
-        enqueue(session, recipient=user.email,
+    locale = locale or user.locale
+    with written_for(locale):
+        enqueue(session, recipient=user.email, locale=locale,
                 subject=_("Cambia tu contraseña de Conectados"),
                 template="staff_password_reset",
                 context={"user": user, "minutes": RESET_TOKEN_MINUTES,

@@ -32,6 +32,7 @@ from app.audit.service import client_ip, record
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.i18n import current_locale
 from app.security.limits import login_limit, reset_limit
 
 bp = Blueprint("accounts", __name__, url_prefix="/gestion")
@@ -219,7 +220,8 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         password_reset.request_reset(db.session, form.email.data,
-                                     base_url=current_app.config["PUBLIC_BASE_URL"])
+                                     base_url=current_app.config["PUBLIC_BASE_URL"],
+                                     locale=current_locale())
         db.session.commit()
         return render_template("accounts/reset_sent.html", email=form.email.data.strip())
     status = 422 if request.method == "POST" else 200

@@ -64,8 +64,11 @@ def email_templates() -> list[tuple[str, bool]]:
     return [(name, (folder / f"{name}.html").exists()) for name in names]
 
 
-def _build_sample(session: Session) -> set[int]:
-    """Create the sample through the services; returns the sample tickets' ids."""
+def _build_sample(session: Session, locale: str | None) -> set[int]:
+    """Create the sample through the services; returns the sample tickets' ids.
+
+    Its residents filed in, and its staff chose, ``locale``.
+    """
     now = utcnow()
     earlier = now - timedelta(days=1)
     unique = secrets.token_hex(4)  # never clashes with a real department or category
@@ -82,6 +85,7 @@ def _build_sample(session: Session) -> set[int]:
                            password="ejemplo-no-se-guarda", role=role,  # nosec B106
                            departments=[department])
         user.created_at = earlier
+        user.locale = locale
         return user
 
     agent = staff(Role.AGENT, "Pedro Soto", "agente")
@@ -93,11 +97,11 @@ def _build_sample(session: Session) -> set[int]:
     ticket = intake.submit(
         session, category=category, channel=Channel.WEB, consent=True,
         description="La luminaria del pasaje está apagada hace una semana.",
-        address="Pasaje Los Aromos 1234",
+        address="Pasaje Los Aromos 1234", locale=locale,
         contact=ResidentContact(name="Rosa Pérez", email=f"rosa.perez@{SAMPLE_DOMAIN}"))
     duplicate = intake.submit(
         session, category=category, channel=Channel.WEB, consent=True,
-        description="No hay luz en el pasaje Los Aromos.",
+        description="No hay luz en el pasaje Los Aromos.", locale=locale,
         contact=ResidentContact(name="Juan Díaz", email=f"juan.diaz@{SAMPLE_DOMAIN}"))
     merging.merge(session, duplicate, ticket, actor=supervisor,
                   reason="Es la misma luminaria.")
@@ -124,8 +128,9 @@ def _build_sample(session: Session) -> set[int]:
     send_staff_digests(session, now + timedelta(minutes=1))
     if ticket.status is Status.RESOLVED:
         send_autoclose_notice(session, ticket, now, now + timedelta(days=2))
-    request_link(session, ticket.contact_email, now=now)
-    request_reset(session, agent.email, base_url=current_app.config["PUBLIC_BASE_URL"], now=now)
+    request_link(session, ticket.contact_email, locale=locale, now=now)
+    request_reset(session, agent.email, base_url=current_app.config["PUBLIC_BASE_URL"],
+                  locale=locale, now=now)
 
     legal = Category(name="Acceso a la información (Ley 20.285)",
                      slug=f"ejemplo-transparencia-{unique}", department=department,
@@ -137,6 +142,7 @@ def _build_sample(session: Session) -> set[int]:
     information = intake.submit(
         session, category=legal, channel=Channel.EMAIL, consent=True,
         description="Solicito copia del contrato de mantención de luminarias 2025.",
+        locale=locale,
         contact=ResidentContact(name="Ana Muñoz", email=f"ana.munoz@{SAMPLE_DOMAIN}"))
     extend_legal_deadline(session, information, actor=supervisor, now=now,
                           reason="Hay que reunir documentos de otra unidad.")
@@ -152,10 +158,11 @@ def _build_sample(session: Session) -> set[int]:
     return {ticket.id, duplicate.id, information.id}
 
 
-def sample_emails(session: Session) -> list[EmailSample]:
-    """One rendered sample of every email template; flushes only, caller rolls back."""
+def sample_emails(session: Session, locale: str | None = None) -> list[EmailSample]:
+    """One rendered sample of every email template, as a recipient whose
+    language is ``locale`` (None: Spanish) gets it; flushes only, caller rolls back."""
     first_id = session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
-    ticket_ids = _build_sample(session)
+    ticket_ids = _build_sample(session, locale)
     rows = session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.id > first_id)
         .order_by(OutboxMessage.id)).all()

@@ -42,6 +42,7 @@ from app.catalog.sla import SlaPolicy
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.i18n import DEFAULT_LOCALE, LOCALES
 
 bp = Blueprint("admin", __name__, url_prefix="/gestion/admin")
 
@@ -462,11 +463,15 @@ def api_key_revoke(key_id: int):
 
 @bp.get("/correos")
 def emails():
+    """Every email as sent to a recipient of the language ``?idioma=`` (default Spanish)."""
+    language = request.args.get("idioma")
+    language = language if language in LOCALES else DEFAULT_LOCALE
     try:
-        samples = email_preview.sample_emails(db.session)
+        samples = email_preview.sample_emails(db.session, language)
     finally:
         db.session.rollback()  # the sample is never saved
-    response = current_app.make_response(render_template("admin/emails.html", samples=samples))
+    response = current_app.make_response(render_template(
+        "admin/emails.html", samples=samples, language=language, languages=LOCALES))
     # Emails carry inline styles (mail clients need them); the previews, in
     # sandboxed srcdoc frames, inherit this page's policy. Scripts stay blocked.
     response.headers["Content-Security-Policy"] = "style-src 'self' 'unsafe-inline'"

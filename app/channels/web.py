@@ -13,6 +13,7 @@ from app.channels.uploads import attach_uploads, read_uploads, reselect_message
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.i18n import current_locale
 from app.security import honeypot
 from app.security.limits import submission_limit, tracking_limit
 from app.tickets import intake
@@ -118,6 +119,7 @@ def submit():
                 address=form.address.data,
                 macrosector=macrosector,
                 attributes=_attribute_answers(form, chosen),
+                locale=current_locale(),  # their emails are written in it
             )
             # The resident's own files: shown on their status page (public).
             attach_uploads(db.session, ticket, uploads, public=True, channel=Channel.WEB)

@@ -27,7 +27,7 @@ from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.database import utcnow
 from app.deadlines.calendar_source import load_calendar
 from app.domain import DomainError, ValidationFailed
-from app.i18n import stored_text
+from app.i18n import stored_text, written_for
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.tickets.models import (
@@ -317,7 +317,7 @@ def extend_legal_deadline(session: Session, ticket: Ticket, *, actor: User, reas
     session.add(event)
     session.flush()
     if ticket.contact_email:
-        with stored_text():  # emails are written in Spanish
+        with written_for(ticket.locale):  # the resident's language
             enqueue(
                 session, recipient=ticket.contact_email,
                 subject=_("Se prorrogó el plazo de tu solicitud %(number)s",
@@ -328,6 +328,6 @@ def extend_legal_deadline(session: Session, ticket: Ticket, *, actor: User, reas
                          "new_due": local_text(ticket.resolution_due_at),
                          "status_url": status_page_url(ticket),
                          "municipality": current_app.config["MUNICIPALITY_NAME"]},
-                ticket_id=ticket.id, now=now,
+                ticket_id=ticket.id, now=now, locale=ticket.locale,
             )
     return event

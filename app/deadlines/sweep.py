@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.database import utcnow
 from app.deadlines.calendar_source import load_calendar
 from app.deadlines.clock import local_text
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.notifications.staff import FIRST_RESPONSE, notify_sla_breach, notify_sla_warning
@@ -185,7 +185,7 @@ def send_autoclose_notice(session: Session, ticket: Ticket, now: datetime,
     """Tell the resident their resolved request closes at ``close_at``; stamp it."""
     ticket.autoclose_notice_at = now
     if ticket.contact_email:
-        with stored_text():  # emails are written in Spanish
+        with written_for(ticket.locale):  # the resident's language
             enqueue(session, recipient=ticket.contact_email,
                     subject=_("Tu solicitud %(number)s se cerrará pronto",
                               number=ticket.public_number),
@@ -193,6 +193,6 @@ def send_autoclose_notice(session: Session, ticket: Ticket, now: datetime,
                     context={"ticket": ticket, "close_at": local_text(close_at),
                              "status_url": status_page_url(ticket),
                              "municipality": current_app.config["MUNICIPALITY_NAME"]},
-                    ticket_id=ticket.id, now=now)
+                    ticket_id=ticket.id, now=now, locale=ticket.locale)
     _alert_event(session, ticket, now, _("Aviso de cierre automático enviado al vecino/a "
                                          "(cierre previsto: %(date)s).", date=local_text(close_at)))

@@ -1,4 +1,8 @@
-"""The emails a resident receives about their request, queued in the outbox."""
+"""The emails a resident receives about their request, queued in the outbox.
+
+Each is written in the language the resident filed the request in
+(``Ticket.locale``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.outbox import enqueue
 from app.tickets.models import Ticket, TicketEvent
 
@@ -39,38 +43,39 @@ def _queue_for_resident(session: Session, ticket: Ticket, *, subject: str,
         ticket_id=ticket.id,
         now=now,
         headers=headers,
+        locale=ticket.locale,
     )
 
 
-@stored_text()  # emails are written in Spanish
 def queue_confirmation(session: Session, ticket: Ticket, now: datetime | None = None,
                        headers: dict[str, str] | None = None) -> None:
     """Queue the 'we received your request' email with the tracking code.
 
     ``headers``: e.g. ``In-Reply-To``/``References`` when answering an email.
     """
-    _queue_for_resident(
-        session, ticket, now=now, template="ticket_received", headers=headers,
-        subject=_("Recibimos tu solicitud %(number)s", number=ticket.public_number),
-    )
+    with written_for(ticket.locale):
+        _queue_for_resident(
+            session, ticket, now=now, template="ticket_received", headers=headers,
+            subject=_("Recibimos tu solicitud %(number)s", number=ticket.public_number),
+        )
 
 
-@stored_text()  # emails are written in Spanish
 def queue_status_change(session: Session, ticket: Ticket, event: TicketEvent,
                         now: datetime | None = None) -> None:
     """Queue the email telling the resident their request changed status."""
-    _queue_for_resident(
-        session, ticket, now=now, event=event, template="ticket_status_changed",
-        subject=_("Tu solicitud %(number)s: %(status)s",
-                  number=ticket.public_number, status=ticket.status.label),
-    )
+    with written_for(ticket.locale):
+        _queue_for_resident(
+            session, ticket, now=now, event=event, template="ticket_status_changed",
+            subject=_("Tu solicitud %(number)s: %(status)s",
+                      number=ticket.public_number, status=ticket.status.label),
+        )
 
 
-@stored_text()  # emails are written in Spanish
 def queue_public_reply(session: Session, ticket: Ticket, event: TicketEvent,
                        now: datetime | None = None) -> None:
     """Queue the email carrying a staff reply to the resident."""
-    _queue_for_resident(
-        session, ticket, now=now, event=event, template="ticket_public_reply",
-        subject=_("Respuesta a tu solicitud %(number)s", number=ticket.public_number),
-    )
+    with written_for(ticket.locale):
+        _queue_for_resident(
+            session, ticket, now=now, event=event, template="ticket_public_reply",
+            subject=_("Respuesta a tu solicitud %(number)s", number=ticket.public_number),
+        )

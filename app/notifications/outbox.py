@@ -21,7 +21,6 @@ from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 from flask_mail import Message
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.domain import DomainError
 from app.extensions import mail
+from app.i18n import written_for
 from app.notifications.models import OutboxMessage, OutboxStatus
 from app.privacy.scrubbing import scrub
 
@@ -90,12 +90,14 @@ def enqueue(
     ticket_id: int | None = None,
     now: datetime | None = None,
     headers: dict[str, str] | None = None,
+    locale: str | None = None,
 ) -> OutboxMessage:
     """Render ``templates/emails/<template>.txt`` (and ``.html`` if any) and queue it.
 
-    Subject and body are in Spanish (the default locale) even when the
-    current request is in English. Build ``subject`` and ``context`` under
-    ``app.i18n.stored_text()`` too (or pass a lazy subject), as the callers do.
+    Subject and body are in the recipient's ``locale`` (None: Spanish), never
+    in the language of the current request. Build ``subject`` and ``context``
+    under ``app.i18n.written_for(locale)`` too (or pass a lazy subject), as
+    the callers do.
 
     The subject is put on one line (see ``safe_subject``). ``headers`` are
     extra headers (e.g. ``In-Reply-To``) sent as given.
@@ -106,9 +108,9 @@ def enqueue(
     """
     now = now or utcnow()
     checked_headers, address = _checked_headers(headers), checked_recipient(recipient)
-    # Emails are written in Spanish whatever language the person whose action
-    # caused them browses in; a lazy ``subject`` is translated here too.
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+    # In the recipient's language, whatever the language of the person whose
+    # action caused the email; a lazy ``subject`` is translated here too.
+    with written_for(locale):
         subject = safe_subject(str(subject))
         body_text = render_template(f"emails/{template}.txt", **context)
         body_html = _render_html(template, context)

@@ -3,7 +3,8 @@
 ``notify_*`` are called by the services that cause them (intake, assignment,
 the SLA sweep) in the caller's transaction; they only queue outbox rows and
 flush. ``send_staff_digests`` is the "staff-digest" scheduler job's work.
-Every function returns how many emails it queued.
+Every function returns how many emails it queued, each in its recipient's
+language (``User.locale``; a department's shared address gets Spanish).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User, department_membership
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.outbox import UnsafeRecipient, enqueue
 from app.notifications.preferences import (
     NewTicketMode,
@@ -64,8 +65,8 @@ def _members(session: Session, department_id: int, roles: tuple[Role, ...] | Non
     return [(user, preference_for(session, user)) for user in session.scalars(query)]
 
 
-def _queue(session: Session, *, recipient: str, subject: str, template: str,
-           ticket: Ticket | None, now: datetime, **context) -> int:
+def _queue(session: Session, *, recipient: str, locale: str | None, subject: str,
+           template: str, ticket: Ticket | None, now: datetime, **context) -> int:
     """Queue one staff email; 0 (logged, not raised) for an unusable address.
 
     A bad staff or department address must not undo the resident's request
@@ -74,7 +75,7 @@ def _queue(session: Session, *, recipient: str, subject: str, template: str,
     try:
         enqueue(
             session, recipient=recipient, subject=subject, template=template,
-            ticket_id=ticket.id if ticket is not None else None, now=now,
+            ticket_id=ticket.id if ticket is not None else None, now=now, locale=locale,
             context={"ticket": ticket,
                      "municipality": current_app.config["MUNICIPALITY_NAME"],
                      "preferences_url": _preferences_url(),
@@ -88,7 +89,6 @@ def _queue(session: Session, *, recipient: str, subject: str, template: str,
     return 1
 
 
-@stored_text()  # emails are written in Spanish
 def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int:
     """Email the department's members who want each new request at once.
 
@@ -101,49 +101,51 @@ def notify_new_ticket(session: Session, ticket: Ticket, *, now: datetime) -> int
             continue
         if ticket.created_by_id == user.id:
             continue
-        queued += _queue(session, recipient=user.email, ticket=ticket, now=now,
-                         template="staff_new_ticket",
-                         subject=_("Solicitud nueva %(number)s: %(category)s",
-                                   number=ticket.public_number,
-                                   category=ticket.category.name))
+        with written_for(user.locale):
+            queued += _queue(session, recipient=user.email, locale=user.locale,
+                             ticket=ticket, now=now, template="staff_new_ticket",
+                             subject=_("Solicitud nueva %(number)s: %(category)s",
+                                       number=ticket.public_number,
+                                       category=ticket.category.name))
     return queued
 
 
-@stored_text()  # emails are written in Spanish
 def notify_assigned(session: Session, ticket: Ticket, assignee: User, *,
                     now: datetime) -> int:
     """Tell ``assignee`` a request was assigned to them, unless they opted out."""
     if not assignee.active or not preference_for(session, assignee).wants(NoticeKind.ASSIGNED):
         return 0
-    return _queue(session, recipient=assignee.email, ticket=ticket, now=now,
-                  template="staff_assigned", assignee=assignee,
-                  subject=_("Se te asignó la solicitud %(number)s",
-                            number=ticket.public_number))
+    with written_for(assignee.locale):
+        return _queue(session, recipient=assignee.email, locale=assignee.locale,
+                      ticket=ticket, now=now, template="staff_assigned", assignee=assignee,
+                      subject=_("Se te asignó la solicitud %(number)s",
+                                number=ticket.public_number))
 
 
-@stored_text()  # emails are written in Spanish
 def notify_sla_warning(session: Session, ticket: Ticket, *, now: datetime,
                        deadline: str = RESOLUTION) -> int:
     """Warn the department's agents and supervisors that 75% of the time is used.
 
     ``deadline`` says which one: ``RESOLUTION`` or ``FIRST_RESPONSE``.
     """
-    if deadline == FIRST_RESPONSE:
-        subject = _("Plazo de primera respuesta por vencer: solicitud %(number)s",
-                    number=ticket.public_number)
-    else:
-        subject = _("Plazo por vencer: solicitud %(number)s", number=ticket.public_number)
     queued = 0
     for user, preference in _members(session, ticket.department_id,
                                      (Role.AGENT, Role.SUPERVISOR)):
         if not preference.wants(NoticeKind.SLA_WARNING):
             continue
-        queued += _queue(session, recipient=user.email, ticket=ticket, now=now,
-                         template="staff_sla_warning", subject=subject, deadline=deadline)
+        with written_for(user.locale):
+            if deadline == FIRST_RESPONSE:
+                subject = _("Plazo de primera respuesta por vencer: solicitud %(number)s",
+                            number=ticket.public_number)
+            else:
+                subject = _("Plazo por vencer: solicitud %(number)s",
+                            number=ticket.public_number)
+            queued += _queue(session, recipient=user.email, locale=user.locale,
+                             ticket=ticket, now=now, template="staff_sla_warning",
+                             subject=subject, deadline=deadline)
     return queued
 
 
-@stored_text()  # emails are written in Spanish
 def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime,
                       deadline: str = RESOLUTION) -> int:
     """Escalate a missed deadline (``RESOLUTION`` or ``FIRST_RESPONSE``) to the
@@ -153,22 +155,26 @@ def notify_sla_breach(session: Session, ticket: Ticket, *, now: datetime,
     department's own address, so an escalation always lands somewhere if it
     can; with neither, it is logged.
     """
-    recipients = [user.email for user, preference in
+    recipients = [(user.email, user.locale) for user, preference in
                   _members(session, ticket.department_id, (Role.SUPERVISOR,))
                   if preference.wants(NoticeKind.SLA_BREACH)]
     if not recipients and ticket.department.email:
-        recipients = [ticket.department.email]
+        recipients = [(ticket.department.email, None)]  # a shared box: Spanish
     if not recipients:
         log.warning("SLA breach of %s: department %s has no supervisor or email",
                     ticket.public_number, ticket.department.slug)
-    if deadline == FIRST_RESPONSE:
-        subject = _("Plazo de primera respuesta vencido: solicitud %(number)s",
-                    number=ticket.public_number)
-    else:
-        subject = _("Plazo vencido: solicitud %(number)s", number=ticket.public_number)
-    return sum(_queue(session, recipient=recipient, ticket=ticket, now=now,
-                      template="staff_sla_breach", subject=subject, deadline=deadline)
-               for recipient in recipients)
+    queued = 0
+    for recipient, locale in recipients:
+        with written_for(locale):
+            if deadline == FIRST_RESPONSE:
+                subject = _("Plazo de primera respuesta vencido: solicitud %(number)s",
+                            number=ticket.public_number)
+            else:
+                subject = _("Plazo vencido: solicitud %(number)s", number=ticket.public_number)
+            queued += _queue(session, recipient=recipient, locale=locale, ticket=ticket,
+                             now=now, template="staff_sla_breach", subject=subject,
+                             deadline=deadline)
+    return queued
 
 
 def _claim_digest(session: Session, user: User, previous: datetime | None,
@@ -198,7 +204,6 @@ def _claim_digest(session: Session, user: User, previous: datetime | None,
     return claimed == 1
 
 
-@stored_text()  # emails are written in Spanish
 def send_staff_digests(session: Session, now: datetime) -> int:
     """Queue one summary email per staff member on a digest who has one due.
 
@@ -234,12 +239,13 @@ def send_staff_digests(session: Session, now: datetime) -> int:
             continue
         shown = tickets[:DIGEST_MAX_ITEMS]
         more = len(tickets) > DIGEST_MAX_ITEMS
-        queued += _queue(
-            session, recipient=user.email, ticket=None, now=now, template="staff_digest",
-            tickets=shown, more=more, since=start,
-            base_url=current_app.config["PUBLIC_BASE_URL"],
-            subject=ngettext("Resumen: %(num)d solicitud nueva en tus departamentos",
-                             "Resumen: %(num)d solicitudes nuevas en tus departamentos",
-                             len(shown)))
+        with written_for(user.locale):
+            queued += _queue(
+                session, recipient=user.email, locale=user.locale, ticket=None, now=now,
+                template="staff_digest", tickets=shown, more=more, since=start,
+                base_url=current_app.config["PUBLIC_BASE_URL"],
+                subject=ngettext("Resumen: %(num)d solicitud nueva en tus departamentos",
+                                 "Resumen: %(num)d solicitudes nuevas en tus departamentos",
+                                 len(shown)))
     session.flush()
     return queued

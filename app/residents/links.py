@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.domain import ValidationFailed
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.outbox import enqueue
 from app.residents.models import ResidentAccount, ResidentLoginToken
 from app.tickets.contact import normalize_email
@@ -53,8 +53,12 @@ def has_requests_or_account(session: Session, email: str) -> bool:
         sa.select(ResidentAccount.id).where(ResidentAccount.email == email)) is not None
 
 
-def request_link(session: Session, raw_email: str, *, now: datetime | None = None) -> bool:
+def request_link(session: Session, raw_email: str, *, locale: str | None = None,
+                 now: datetime | None = None) -> bool:
     """Queue an email with a sign-in link if ``raw_email`` has requests or an account.
+
+    The email is in ``locale``, the language of the page that asked for it
+    (None: Spanish).
 
     Returns whether a link was queued (for logs and tests only: the page must
     answer the same either way). Flushes but never commits.
@@ -71,8 +75,8 @@ def request_link(session: Session, raw_email: str, *, now: datetime | None = Non
                                    expires_at=now + timedelta(minutes=minutes)))
     session.flush()
     base = current_app.config["PUBLIC_BASE_URL"]
-    with stored_text():  # emails are written in Spanish
-        enqueue(session, recipient=email,
+    with written_for(locale):
+        enqueue(session, recipient=email, locale=locale,
                 subject=_("Tu enlace para entrar a Mis solicitudes"),
                 template="resident_login_link",
                 context={"link_url": f"{base}/mis-solicitudes/enlace/{secret}",

@@ -24,6 +24,7 @@ from app.api.ratelimit import RateLimited, check
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.i18n import current_locale
 from app.residents import links
 from app.residents.forms import LinkRequestForm, RedeemForm
 from app.residents.models import ResidentAccount
@@ -54,7 +55,7 @@ def request_link():
             check("resident-link-ip", "RESIDENT_LINK_RATE_LIMIT_IP",
                   request.remote_addr or "-")
             check("resident-link-email", "RESIDENT_LINK_RATE_LIMIT_EMAIL", email)
-            links.request_link(db.session, email)
+            links.request_link(db.session, email, locale=current_locale())
         except ValidationFailed as error:
             db.session.rollback()
             apply_domain_errors(form, error)

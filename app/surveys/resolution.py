@@ -16,7 +16,7 @@ from app.accounts.models import Role, User, department_membership
 from app.catalog.models import Department
 from app.database import utcnow
 from app.domain import ValidationFailed
-from app.i18n import stored_text
+from app.i18n import stored_text, written_for
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.surveys.invitations import (
@@ -170,9 +170,13 @@ def answer_survey(session: Session, survey: ResolutionSurvey, answer: Resolution
                          reopen_refused=reopen_refused)
 
 
-@stored_text()
-def summary(survey: ResolutionSurvey) -> str:
-    """One Spanish paragraph with the answers, for the timeline and emails."""
+def summary(survey: ResolutionSurvey, locale: str | None = None) -> str:
+    """One paragraph with the answers: Spanish for the timeline, or an email's ``locale``."""
+    with written_for(locale):
+        return _summary_text(survey)
+
+
+def _summary_text(survey: ResolutionSurvey) -> str:
     parts = [_("¿Se resolvió?: %(answer)s", answer=survey.resolved_answer.label),
              _("Satisfacción: %(n)d de 5", n=survey.rating)]
     if survey.courtesy_rating:
@@ -187,17 +191,19 @@ def summary(survey: ResolutionSurvey) -> str:
     return text
 
 
-def supervisor_recipients(session: Session, department: Department) -> list[str]:
-    """Emails of the department's active supervisors; else its own address; else none."""
-    emails = list(session.scalars(
-        sa.select(User.email)
+def supervisor_recipients(session: Session, department: Department
+                          ) -> list[tuple[str, str | None]]:
+    """``(email, locale)`` of the department's active supervisors; else its own
+    address (in Spanish); else none."""
+    recipients = [(email, locale) for email, locale in session.execute(
+        sa.select(User.email, User.locale)
         .join(department_membership, department_membership.c.user_id == User.id)
         .where(department_membership.c.department_id == department.id,
                User.role == Role.SUPERVISOR, User.active)
-        .order_by(User.email)))
-    if not emails and department.email:
-        emails = [department.email]
-    return emails
+        .order_by(User.email))]
+    if not recipients and department.email:
+        recipients = [(department.email, None)]
+    return recipients
 
 
 def queue_supervisor_flag(session: Session, survey: ResolutionSurvey, *,
@@ -209,14 +215,15 @@ def queue_supervisor_flag(session: Session, survey: ResolutionSurvey, *,
         log.warning("unhappy survey on %s: department %s has no supervisor or email",
                     ticket.public_number, ticket.department.slug)
     base = current_app.config["PUBLIC_BASE_URL"]
-    for recipient in recipients:
-        with stored_text():  # emails are written in Spanish
+    for recipient, locale in recipients:
+        with written_for(locale):  # the supervisor's language
             enqueue(
-                session, recipient=recipient, ticket_id=ticket.id, now=now,
+                session, recipient=recipient, ticket_id=ticket.id, now=now, locale=locale,
                 subject=_("Encuesta con respuesta negativa: solicitud %(number)s",
                           number=ticket.public_number),
                 template="survey_flagged",
-                context={"ticket": ticket, "survey": survey, "summary": summary(survey),
+                context={"ticket": ticket, "survey": survey,
+                         "summary": summary(survey, locale),
                          "staff_url": f"{base}/gestion/solicitudes/{ticket.id}",
                          "municipality": current_app.config["MUNICIPALITY_NAME"]},
             )
@@ -258,9 +265,10 @@ def send_reminders(session: Session, *, now: datetime | None = None,
         if claimed != 1:
             continue
         ticket = survey.ticket
-        with stored_text():  # emails are written in Spanish
+        with written_for(ticket.locale):  # the resident's language
             enqueue(
                 session, recipient=ticket.contact_email, ticket_id=ticket.id, now=now,
+                locale=ticket.locale,
                 subject=_("¿Se resolvió tu solicitud %(number)s?", number=ticket.public_number),
                 template="survey_reminder",
                 context={"ticket": ticket, "survey_url": survey_url(survey, external=True),

@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.emails import status_page_url
 from app.notifications.outbox import enqueue
 from app.tickets.models import EventVisibility, Ticket, TicketEvent
@@ -26,11 +26,11 @@ def queue_follower_updates(session: Session, ticket: Ticket, event: TicketEvent,
     for merged in ticket.duplicates:
         if not merged.contact_email:
             continue
-        with stored_text():  # emails are written in Spanish
+        with written_for(merged.locale):  # the resident's language
             enqueue(session, recipient=merged.contact_email,
                     subject=_("Tu solicitud %(number)s: novedades", number=merged.public_number),
                     template="ticket_merged_update",
                     context={"ticket": merged, "survivor": ticket, "event": event,
                              "status_url": status_page_url(merged),
                              "municipality": current_app.config["MUNICIPALITY_NAME"]},
-                    ticket_id=merged.id, now=now)
+                    ticket_id=merged.id, now=now, locale=merged.locale)

@@ -18,6 +18,7 @@ from app.catalog.routing import route
 from app.database import utcnow
 from app.deadlines.clock import start_clock
 from app.domain import ValidationFailed
+from app.i18n import email_locale
 from app.notifications.emails import queue_confirmation
 from app.notifications.staff import notify_new_ticket
 from app.tickets.assignment import auto_assign
@@ -61,6 +62,7 @@ def submit(
     notify: bool = True,
     attributes: Mapping[str, object] | None = None,
     media_url: str | None = None,
+    locale: str | None = None,
 ) -> Ticket:
     """Create a request: validate, number, route, record, and queue the confirmation.
 
@@ -70,6 +72,8 @@ def submit(
     answers to the category's custom attributes by code (see
     ``catalog.attributes.clean_values``); None means the channel cannot ask
     them, so required ones are not enforced. ``media_url`` is an http(s) link.
+    ``locale`` is the language the resident wrote in; their emails use it
+    (None or unknown: Spanish).
 
     :raise ValidationFailed: with per-field messages when the input breaks a
         rule (unknown or inactive category, empty or over-long text, invalid
@@ -148,6 +152,7 @@ def submit(
         contact_phone=contact.phone,
         contact_rut=contact.rut,
         consent_at=now if consent else None,
+        locale=email_locale(locale),
         created_by=created_by,
         created_at=now,
         updated_at=now,

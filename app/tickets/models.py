@@ -185,6 +185,9 @@ class Ticket(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
     contact_rut: Mapped[str | None] = mapped_column(sa.String(12))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language the resident wrote in (app.i18n.LOCALES): their emails use it.
+    locale: Mapped[str] = mapped_column(sa.String(8), default="es_CL",
+                                        server_default="es_CL")
     # Staff member who entered the request on a resident's behalf.
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # The surviving request this one was merged into (tickets.merging).

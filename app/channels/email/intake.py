@@ -46,7 +46,7 @@ from app.channels.email.parser import (
 )
 from app.database import utcnow
 from app.domain import DomainError, ValidationFailed
-from app.i18n import stored_text
+from app.i18n import written_for
 from app.notifications.emails import queue_confirmation, status_page_url
 from app.notifications.outbox import enqueue
 from app.privacy.anonymisation import ANONYMISERS
@@ -251,14 +251,15 @@ def _append(session: Session, parsed: ParsedEmail, ticket: Ticket, record: Inbou
     if was_final:
         record.reason = _("La solicitud está en estado final; se agregó el mensaje y se "
                           "pidió al vecino/a ingresar una solicitud nueva.")
-        with stored_text():  # emails are written in Spanish
+        with written_for(ticket.locale):  # the resident's language
             enqueue(session, recipient=ticket.contact_email,
                     subject=_("Tu solicitud %(number)s ya está cerrada",
                               number=ticket.public_number),
                     template="ticket_email_closed",
                     context={"ticket": ticket, "status_url": status_page_url(ticket),
                              "municipality": _municipality()},
-                    ticket_id=ticket.id, now=now, headers=reply_headers(parsed, reply_to))
+                    ticket_id=ticket.id, now=now, headers=reply_headers(parsed, reply_to),
+                    locale=ticket.locale)
     _store_attachments(session, ticket, parsed.attachments, record, now=now)
     return ticket
 
