@@ -40,8 +40,11 @@ def sideways_overflow(page: Page) -> list[str]:
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     if scroll <= client:
         return []
+    # Boxes past the edge, and boxes whose own text runs out of them (a long word).
     culprits = page.evaluate("""(width) => [...document.querySelectorAll('main *')]
-        .filter(e => e.getBoundingClientRect().right > width + 0.5)
+        .filter(e => e.getBoundingClientRect().right > width + 0.5
+                     || (e.scrollWidth > e.clientWidth + 1 && !e.children.length
+                         && getComputedStyle(e).overflowX === 'visible'))
         .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
                   + ' "' + e.textContent.trim().slice(0, 30) + '"')
         .slice(0, 5)""", client)
