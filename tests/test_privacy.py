@@ -323,6 +323,7 @@ def test_json_export_has_every_request_with_contact_timeline_and_survey(client, 
     first = next(t for t in data["solicitudes"] if t["numero"] == people["numbers"][0])
     assert first["contacto"] == {"nombre": NAME, "correo": EMAIL, "telefono": PHONE,
                                  "rut": RUT_STORED}
+    assert first["idioma_de_los_correos"] == "es-CL"  # the language their emails use
     texts = [e["texto"] for e in first["historial"]]
     assert f"Hola {NAME}, vamos." in texts
     assert not any(RUT in (t or "") for t in texts)  # the internal note is not exported

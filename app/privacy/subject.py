@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, User
 from app.domain import ValidationFailed
+from app.i18n import DEFAULT_LOCALE, LOCALES
 from app.privacy.anonymisation import anonymise_ticket
 from app.tickets.attributes import display_value
 from app.tickets.lookup import LookupResult, find_by_contact
@@ -66,6 +67,7 @@ def ticket_export(ticket: Ticket) -> dict:
             "telefono": ticket.contact_phone, "rut": ticket.contact_rut,
         },
         "consentimiento": _iso(ticket.consent_at),
+        "idioma_de_los_correos": LOCALES.get(ticket.locale, LOCALES[DEFAULT_LOCALE])[0],
         "creada": _iso(ticket.created_at),
         "resuelta": _iso(ticket.resolved_at),
         "cerrada": _iso(ticket.closed_at),
