@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gettext
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 
 from app.i18n import TRANSLATIONS, extract_messages
 from app.notifications.models import OutboxMessage
-from app.templating import local_datetime
+from app.templating import local_date, local_datetime
 from app.tickets.models import TicketEvent
 from tests.conftest import csrf_token_from
 from tests.factories import PASSWORD, make_category, make_department, make_ticket, make_user
@@ -204,6 +204,32 @@ def test_dates_are_shown_in_santiago_time_in_the_users_language(app, header, sum
         # Chile is UTC-3 in January (summer time) and UTC-4 in July.
         assert local_datetime(datetime(2026, 1, 15, 15, 30, tzinfo=UTC), "long") == summer
         assert local_datetime(datetime(2026, 7, 1, 16, 0, tzinfo=UTC), "long") == winter
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("es-CL", ["24 de diciembre de 2026", "jueves 24 de diciembre de 2026",
+               "diciembre de 2026", "24-12-2026", "24 de diciembre a las 12:05"]),
+    ("en", ["24 December 2026", "Thursday 24 December 2026", "December 2026", "24-12-2026",
+            "24 December at 12:05"]),
+])
+def test_days_and_months_are_written_in_the_users_language(app, header, expected):
+    with app.test_request_context("/", headers={"Accept-Language": header}):
+        day = date(2026, 12, 24)
+        assert [local_date(day), local_date(day, "weekday"), local_date(day, "month"),
+                local_date(day, "short"),
+                local_datetime(datetime(2026, 12, 24, 15, 5, tzinfo=UTC), "day_time"),
+                ] == expected
+
+
+MONTHS = ("January|February|March|April|May|June|July|August|September|October|November"
+          "|December")
+
+
+def test_the_public_figures_name_their_months_in_english_without_spanish_words(client):
+    client.post("/idioma", data={"lang": "en", "next": "/"})
+    html = client.get("/transparencia").get_data(as_text=True)
+    assert re.search(rf"\b({MONTHS}) \d{{4}}\b", html)  # the 12 monthly rows
+    assert not re.search(rf"\b({MONTHS}) de\b|\bde ({MONTHS})\b|\ba las\b", html)
 
 
 def test_the_status_page_shows_santiago_time_in_both_languages(client, database):

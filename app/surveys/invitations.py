@@ -15,7 +15,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.domain import DomainError
 from app.surveys.models import ResolutionSurvey
+from app.templating import local_date
 from app.tickets.models import Status, Ticket
 
 # B105 (bandit): a salt (namespace), not a secret
@@ -104,11 +104,11 @@ def ensure_answerable(survey: ResolutionSurvey, now: datetime | None = None) -> 
     if state is Availability.ANSWERED:
         message = _("Ya respondiste esta encuesta el %(date)s. Solo se puede responder una "
                     "vez por solicitud. ¡Gracias por tu opinión!",
-                    date=format_date(survey.responded_at, "long"))
+                    date=local_date(survey.responded_at))
     elif state is Availability.EXPIRED:
         message = _("Este enlace venció el %(date)s y ya no recibe respuestas. Si tu "
                     "problema sigue, puedes hacer una nueva solicitud.",
-                    date=format_date(survey.expires_at, "long"))
+                    date=local_date(survey.expires_at))
     else:
         message = _("Tu solicitud se reabrió y está en gestión otra vez. Cuando se "
                     "resuelva te pediremos tu opinión.")

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from app.surveys.invitations import (
     survey_url,
 )
 from app.surveys.models import ResolutionSurvey, ResolvedAnswer
+from app.templating import local_date
 from app.tickets import lifecycle
 from app.tickets.models import (
     ActorKind,
@@ -273,7 +273,7 @@ def send_reminders(session: Session, *, now: datetime | None = None,
                 template="survey_reminder",
                 context={"ticket": ticket, "survey_url": survey_url(survey, external=True),
                          "status_url": status_page_url(ticket),
-                         "expires_on": format_date(survey.expires_at, "long"),
+                         "expires_on": local_date(survey.expires_at),
                          "municipality": current_app.config["MUNICIPALITY_NAME"]},
             )
         queued += 1

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from app.surveys.models import (
     SurveyState,
     SurveySubmission,
 )
+from app.templating import local_date
 
 TEXT_MAX = 2000
 
@@ -56,10 +56,10 @@ def ensure_open(survey: Survey, now: datetime | None = None) -> None:
         return
     if state is SurveyState.SCHEDULED:
         raise SurveyNotOpen(_("Esta encuesta todavía no está abierta. Abre el %(date)s.",
-                              date=format_date(survey.opens_at, "long")))
+                              date=local_date(survey.opens_at)))
     if state is SurveyState.CLOSED:
         raise SurveyNotOpen(_("Esta encuesta cerró el %(date)s. Gracias por tu interés.",
-                              date=format_date(closes_on(survey), "long")))
+                              date=local_date(closes_on(survey))))
     raise SurveyNotOpen(_("Esta encuesta no está publicada."))
 
 
