@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from babel.messages.pofile import read_po
 
+from app.accounts.models import Role
 from app.i18n import TRANSLATIONS, extract_messages
 from app.notifications.models import OutboxMessage
 from app.templating import local_date, local_datetime
@@ -219,6 +220,19 @@ def test_days_and_months_are_written_in_the_users_language(app, header, expected
                 local_date(day, "short"),
                 local_datetime(datetime(2026, 12, 24, 15, 5, tzinfo=UTC), "day_time"),
                 ] == expected
+
+
+def test_national_holidays_are_named_in_the_pages_language(client, database):
+    with database() as session:
+        admin = make_user(session, Role.ADMIN)
+        session.commit()
+        email = admin.email
+    _login(client, email)
+    spanish = client.get("/gestion/admin/feriados").get_data(as_text=True)
+    client.post("/idioma", data={"lang": "en", "next": "/"})
+    english = client.get("/gestion/admin/feriados").get_data(as_text=True)
+    assert "Año Nuevo" in spanish and "New Year&#39;s Day" not in spanish
+    assert "New Year&#39;s Day" in english and "Año Nuevo" not in english
 
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November"

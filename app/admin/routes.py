@@ -42,7 +42,7 @@ from app.catalog.sla import SlaPolicy
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
-from app.i18n import DEFAULT_LOCALE, LOCALES
+from app.i18n import LOCALES, current_locale
 
 bp = Blueprint("admin", __name__, url_prefix="/gestion/admin")
 
@@ -463,9 +463,9 @@ def api_key_revoke(key_id: int):
 
 @bp.get("/correos")
 def emails():
-    """Every email as sent to a recipient of the language ``?idioma=`` (default Spanish)."""
+    """Every email as sent to a recipient of the language ``?idioma=`` (default: the page's)."""
     language = request.args.get("idioma")
-    language = language if language in LOCALES else DEFAULT_LOCALE
+    language = language if language in LOCALES else current_locale()
     try:
         samples = email_preview.sample_emails(db.session, language)
     finally:

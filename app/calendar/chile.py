@@ -32,6 +32,7 @@ class MunicipalHolidays:
         return self._national.get(day)
 
 
-def national_holidays(years: Iterable[int]) -> dict[date, str]:
-    """Chile's public holidays in ``years``, named in Spanish."""
-    return dict(holidays.country_holidays("CL", years=list(years), language="es"))
+def national_holidays(years: Iterable[int], language: str = "es") -> dict[date, str]:
+    """Chile's public holidays in ``years``, named in ``language`` (``es`` or ``en``)."""
+    names = "en_US" if language == "en" else "es"
+    return dict(holidays.country_holidays("CL", years=list(years), language=names))

@@ -18,6 +18,7 @@ from app.deadlines.models import HolidayOverride
 from app.domain import DomainError
 from app.extensions import db
 from app.forms import apply_domain_errors
+from app.i18n import current_locale
 from app.tickets.access import get_visible_ticket_or_404
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,8 @@ def _require_admin() -> None:
 def _holidays_page(form: HolidayForm, status: int = 200):
     rows = db.session.scalars(sa.select(HolidayOverride).order_by(HolidayOverride.day)).all()
     year = utcnow().year
-    upcoming = sorted(national_holidays([year, year + 1]).items())
+    language = "en" if current_locale() == "en" else "es"
+    upcoming = sorted(national_holidays([year, year + 1], language).items())
     return render_template("deadlines/holidays.html", overrides=rows, form=form,
                            national=upcoming), status
 
