@@ -250,6 +250,31 @@ def test_admin_creates_and_edits_a_category(admin, client, database, department_
             "Poste caído", other_id, Visibility.PUBLIC, False, False)
 
 
+def test_admin_sets_how_long_a_categorys_personal_data_is_kept(admin, client, database,
+                                                               department_id):
+    from app.privacy.retention import retention_months
+
+    response = post_form(client, "/gestion/admin/categorias/nueva",
+                         category_data(department_id, retention_months="6"))
+    assert response.status_code == 302
+    with database() as session:
+        category = session.scalar(sa.select(Category))
+        assert (category.retention_months, retention_months(category)) == (6, 6)
+        category_id = category.id
+    url = f"/gestion/admin/categorias/{category_id}"
+    assert field_value(client.get(url).get_data(as_text=True), "retention_months") == "6"
+    assert post_form(client, url, category_data(department_id, retention_months="")
+                     ).status_code == 302
+    with database() as session:
+        category = session.get(Category, category_id)
+        assert (category.retention_months, retention_months(category)) == (None, 24)
+        entry = session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "admin.category.update")).one()
+        assert (entry.target_type, entry.target_id) == ("category", str(category_id))
+    html = client.get(url).get_data(as_text=True)
+    assert "Vacío: 24 meses" in html and field_value(html, "retention_months") == ""
+
+
 def test_category_list_filters_by_department(admin, client, database):
     with database() as session:
         aseo, obras = make_department(session, "Aseo"), make_department(session, "Obras")
@@ -270,6 +295,8 @@ def test_category_list_filters_by_department(admin, client, database):
     ({"slug": "mal slug!"}, "El identificador usa minúsculas"),
     ({"department": ""}, "Elige el departamento a cargo."),
     ({"visibility": "secreta"}, "Elige si la categoría es pública o privada."),
+    ({"retention_months": "0"}, "Escribe un número entero entre 1 y 240."),
+    ({"retention_months": "seis"}, "Escribe un número entero entre 1 y 240."),
 ])
 def test_bad_category_input_refills_the_form_and_saves_nothing(admin, client, database,
                                                                 department_id, overrides,

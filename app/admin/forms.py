@@ -71,6 +71,10 @@ class CategoryForm(FlaskForm):
                              validate_choice=False,
                              description=_l("Fija los plazos de primera respuesta y de "
                                             "resolución de sus solicitudes nuevas."))
+    # Its description names the municipality's default: set by the view.
+    retention_months = StringField(
+        _l("Meses que se guardan los datos personales (opcional)"),
+        render_kw={"inputmode": "numeric", "maxlength": 3, "autocomplete": "off"})
 
 
 UNIT_CHOICES = [(TargetUnit.BUSINESS_HOURS.value, _l("horas hábiles")),

@@ -142,7 +142,13 @@ def department_edit(department_id: int):
 # --- categories ----------------------------------------------------------------------------
 
 def _department_choices(form: CategoryForm) -> None:
-    """The department and SLA policy selects of the category form."""
+    """The department and SLA policy selects of the category form, and the
+    retention hint with the municipality's default."""
+    form.retention_months.description = _(
+        "Pasados estos meses desde que se cierra una solicitud, se borran sus datos "
+        "personales: nombre, correo, teléfono, RUT, archivos y, en las categorías privadas, "
+        "los textos. Las cifras se mantienen. Vacío: %(n)d meses, lo configurado para todo "
+        "el municipio.", n=current_app.config["RETENTION_MONTHS_DEFAULT"])
     form.department.choices = [("", _("Elige un departamento"))] + [
         (d.id, d.name if d.active else _("%(name)s (inactivo)", name=d.name))
         for d in db.session.scalars(sa.select(Department).order_by(Department.name))]
@@ -156,7 +162,8 @@ def _category_input(form: CategoryForm) -> services.CategoryInput:
         name=form.name.data, slug=form.slug.data, description=form.description.data,
         department_id=form.department.data, visibility=form.visibility.data,
         active=form.active.data, allows_anonymous=form.allows_anonymous.data,
-        keywords=form.keywords.data, sla_policy_id=form.sla_policy.data)
+        keywords=form.keywords.data, sla_policy_id=form.sla_policy.data,
+        retention_months=form.retention_months.data)
 
 
 @bp.get("/categorias")
@@ -190,7 +197,9 @@ def _category_form_for(category: Category) -> CategoryForm:
         "name": category.name, "slug": category.slug, "description": category.description,
         "department": category.department_id, "visibility": category.visibility.value,
         "active": category.active, "allows_anonymous": category.allows_anonymous,
-        "keywords": category.keywords, "sla_policy": category.sla_policy_id})
+        "keywords": category.keywords, "sla_policy": category.sla_policy_id,
+        "retention_months": ("" if category.retention_months is None
+                             else str(category.retention_months))})
 
 
 def _category_page(category: Category, form: CategoryForm, attribute_form: AttributeForm,

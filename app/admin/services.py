@@ -137,6 +137,10 @@ class CategoryInput:
     allows_anonymous: bool = False
     keywords: str = ""
     sla_policy_id: int | None = None
+    retention_months: str | None = None  # as typed; empty: RETENTION_MONTHS_DEFAULT
+
+
+RETENTION_MONTHS_MAX = 240  # 20 years
 
 
 def _clean_keywords(text: str) -> str:
@@ -165,6 +169,8 @@ def _apply_category(session: Session, category: Category, data: CategoryInput) -
               if data.sla_policy_id is not None else None)
     if data.sla_policy_id is not None and policy is None:
         errors["sla_policy"] = [_("Elige una política de plazos de la lista.")]
+    retention = _whole_number(errors, "retention_months", data.retention_months,
+                              low=1, high=RETENTION_MONTHS_MAX)
     if errors:
         raise ValidationFailed(_("Revisa los datos de la categoría."), errors)
     category.name, category.slug = name, slug
@@ -174,6 +180,7 @@ def _apply_category(session: Session, category: Category, data: CategoryInput) -
     category.active, category.allows_anonymous = data.active, data.allows_anonymous
     category.keywords = keywords
     category.sla_policy = policy
+    category.retention_months = retention
 
 
 def create_category(session: Session, data: CategoryInput) -> Category:
@@ -181,7 +188,8 @@ def create_category(session: Session, data: CategoryInput) -> Category:
 
     :raise ValidationFailed: empty name, malformed or taken slug, missing or
         inactive department, unknown visibility, too many keywords, unknown
-        SLA policy (None: the configured default targets).
+        SLA policy (None: the configured default targets), a retention that
+        is not a whole number of months from 1 to ``RETENTION_MONTHS_MAX``.
     """
     category = Category()
     _apply_category(session, category, data)
