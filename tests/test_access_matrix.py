@@ -36,7 +36,7 @@ from app.accounts.credentials import (
 from app.accounts.models import Role, User
 from app.accounts.password_reset import request_reset
 from app.catalog.attributes import Datatype, define_attribute
-from app.catalog.models import Category
+from app.catalog.models import Category, Macrosector
 from app.catalog.routing_models import RoutingRule
 from app.catalog.sla import SlaPolicy
 from app.deadlines.models import HolidayOverride, OverrideKind
@@ -298,6 +298,11 @@ ROUTES: dict[str, Route] = {
                                   csrf=True),
     "admin.department_edit": Route("/gestion/admin/departamentos/{department}", GET_POST,
                                    BUILDERS, csrf=True),
+    "admin.macrosectors": Route("/gestion/admin/macrosectores", GET, BUILDERS),
+    "admin.macrosector_new": Route("/gestion/admin/macrosectores/nuevo", GET_POST, BUILDERS,
+                                   csrf=True),
+    "admin.macrosector_edit": Route("/gestion/admin/macrosectores/{macrosector}", GET_POST,
+                                    BUILDERS, csrf=True),
     "admin.categories": Route("/gestion/admin/categorias", GET, BUILDERS),
     "admin.category_new": Route("/gestion/admin/categorias/nueva", GET_POST, BUILDERS,
                                 csrf=True),
@@ -484,7 +489,8 @@ def world(app, database, tmp_path, monkeypatch) -> World:
         holiday = HolidayOverride(day=date(2026, 12, 24), name="Nochebuena",
                                   kind=OverrideKind.CLOSURE)
         sla_policy = SlaPolicy(name="Servicio", resolution_target=5)
-        session.add_all([saved, canned, update, rule, holiday, sla_policy])
+        macrosector = Macrosector(name="Lo Hermida")
+        session.add_all([saved, canned, update, rule, holiday, sla_policy, macrosector])
         session.flush()
         key_id = session.scalar(sa.select(ApiKey.id).order_by(ApiKey.id))
         session.commit()
@@ -500,6 +506,7 @@ def world(app, database, tmp_path, monkeypatch) -> World:
             "user": str(people["agent_own"].id), "api_key": str(key_id),
             "saved_filter": str(saved.id), "canned": str(canned.id), "update": str(update.id),
             "rule": str(rule.id), "holiday": str(holiday.id), "sla_policy": str(sla_policy.id),
+            "macrosector": str(macrosector.id),
         }
     return World(values=values, emails={n: f"{n}@muni.example.cl" for n in people},
                  bearer={**keys, **tokens})

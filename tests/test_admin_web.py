@@ -20,7 +20,7 @@ from app.accounts.credentials import (
 from app.accounts.models import Role, User
 from app.audit.models import AuditEntry
 from app.catalog.attributes import CategoryAttribute, Datatype, define_attribute
-from app.catalog.models import Category, Department, Visibility
+from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.database import utcnow
 from app.notifications.models import OutboxMessage
@@ -273,6 +273,44 @@ def test_admin_sets_how_long_a_categorys_personal_data_is_kept(admin, client, da
         assert (entry.target_type, entry.target_id) == ("category", str(category_id))
     html = client.get(url).get_data(as_text=True)
     assert "Vacío: 24 meses" in html and field_value(html, "retention_months") == ""
+
+
+def test_admin_adds_and_renames_macrosectors_and_the_form_asks_for_them(admin, client,
+                                                                       database):
+    form_html = client.get("/solicitudes/nueva").get_data(as_text=True)
+    assert 'name="macrosector"' not in form_html  # no sectors yet: no question
+    assert post_form(client, "/gestion/admin/macrosectores/nuevo",
+                     {"name": "  Lo   Hermida "}).status_code == 302
+    assert post_form(client, "/gestion/admin/macrosectores/nuevo",
+                     {"name": "La Faena"}).status_code == 302
+    with database() as session:
+        ids = {m.name: m.id for m in session.scalars(sa.select(Macrosector))}
+    assert set(ids) == {"Lo Hermida", "La Faena"}
+    listing = text_of(client.get("/gestion/admin/macrosectores").get_data(as_text=True))
+    assert listing.index("La Faena") < listing.index("Lo Hermida")  # by name
+
+    form_html = client.get("/solicitudes/nueva").get_data(as_text=True)
+    assert f'<option value="{ids["Lo Hermida"]}">Lo Hermida</option>' in form_html
+
+    url = f"/gestion/admin/macrosectores/{ids['La Faena']}"
+    assert field_value(client.get(url).get_data(as_text=True), "name") == "La Faena"
+    refused = post_form(client, url, {"name": "lo hermida"})
+    assert refused.status_code == 422
+    assert "Ya existe un macrosector con ese nombre." in error_summary(
+        refused.get_data(as_text=True))
+    assert field_value(refused.get_data(as_text=True), "name") == "lo hermida"
+    assert post_form(client, url, {"name": "Villa La Faena"}).status_code == 302
+    with database() as session:
+        assert session.get(Macrosector, ids["La Faena"]).name == "Villa La Faena"
+        entries = session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action.like("admin.macrosector.%")).order_by(AuditEntry.id)).all()
+        assert [(e.action, e.target_id) for e in entries] == [
+            ("admin.macrosector.create", str(ids["Lo Hermida"])),
+            ("admin.macrosector.create", str(ids["La Faena"])),
+            ("admin.macrosector.update", str(ids["La Faena"])),
+        ]
+    assert post_form(client, "/gestion/admin/macrosectores/nuevo",
+                     {"name": ""}).status_code == 422
 
 
 def test_category_list_filters_by_department(admin, client, database):

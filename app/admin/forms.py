@@ -48,6 +48,13 @@ class DepartmentForm(FlaskForm):
     active = BooleanField(_l("Activo"), default=True)
 
 
+class MacrosectorForm(FlaskForm):
+    name = StringField(_l("Nombre"),
+                       description=_l("Como lo conocen los vecinos/as, por ejemplo: "
+                                      "Lo Hermida."),
+                       render_kw={"maxlength": 120})
+
+
 class CategoryForm(FlaskForm):
     name = StringField(_l("Nombre"), render_kw={"maxlength": 120})
     slug = StringField(_l("Identificador"),

@@ -31,18 +31,20 @@ from app.admin.forms import (
     AttributeForm,
     CategoryForm,
     DepartmentForm,
+    MacrosectorForm,
     NewUserForm,
     SlaPolicyForm,
     UserForm,
 )
 from app.audit.service import client_ip, record
 from app.catalog.attributes import CategoryAttribute
-from app.catalog.models import Category, Department
+from app.catalog.models import Category, Department, Macrosector
 from app.catalog.sla import SlaPolicy
 from app.domain import ValidationFailed
 from app.extensions import db
 from app.forms import apply_domain_errors
 from app.i18n import LOCALES, current_locale
+from app.tickets.models import Ticket
 
 bp = Blueprint("admin", __name__, url_prefix="/gestion/admin")
 
@@ -137,6 +139,39 @@ def department_edit(department_id: int):
                  _("Cambios guardados."), lambda d: url_for(".departments"))
     return done or (render_template("admin/department_form.html", form=form,
                                     department=department), _status())
+
+
+# --- macrosectors --------------------------------------------------------------------------
+
+@bp.get("/macrosectores")
+def macrosectors():
+    rows = db.session.execute(
+        sa.select(Macrosector, sa.func.count(Ticket.id))
+        .outerjoin(Ticket, Ticket.macrosector_id == Macrosector.id)
+        .group_by(Macrosector.id).order_by(Macrosector.name)).all()
+    return render_template("admin/macrosectors.html", rows=rows)
+
+
+@bp.route("/macrosectores/nuevo", methods=["GET", "POST"])
+def macrosector_new():
+    form = MacrosectorForm()
+    done = _save(form, "admin.macrosector.create",
+                 lambda: services.save_macrosector(db.session, None, form.name.data),
+                 _("Macrosector creado."), lambda m: url_for(".macrosectors"))
+    return done or (render_template("admin/macrosector_form.html", form=form,
+                                    macrosector=None), _status())
+
+
+@bp.route("/macrosectores/<int:macrosector_id>", methods=["GET", "POST"])
+def macrosector_edit(macrosector_id: int):
+    macrosector = db.get_or_404(Macrosector, macrosector_id)
+    form = (MacrosectorForm(formdata=None, data={"name": macrosector.name})
+            if request.method == "GET" else MacrosectorForm())
+    done = _save(form, "admin.macrosector.update",
+                 lambda: services.save_macrosector(db.session, macrosector, form.name.data),
+                 _("Cambios guardados."), lambda m: url_for(".macrosectors"))
+    return done or (render_template("admin/macrosector_form.html", form=form,
+                                    macrosector=macrosector), _status())
 
 
 # --- categories ----------------------------------------------------------------------------

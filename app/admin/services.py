@@ -19,7 +19,7 @@ from app.accounts import credentials
 from app.accounts.models import Role, User
 from app.accounts.services import create_user, find_by_email
 from app.catalog.attributes import CategoryAttribute, Datatype, define_attribute
-from app.catalog.models import Category, Department, Visibility
+from app.catalog.models import Category, Department, Macrosector, Visibility
 from app.catalog.sla import PolicyKind, SlaPolicy, TargetUnit
 from app.domain import ValidationFailed
 from app.tickets.contact import normalize_email
@@ -27,6 +27,7 @@ from app.tickets.contact import normalize_email
 # The admin actions, one per function below (for the audit log at merge time).
 ADMIN_ACTIONS = (
     "department.create", "department.update",
+    "macrosector.create", "macrosector.update",
     "category.create", "category.update",
     "attribute.create", "attribute.update", "attribute.delete", "attribute.move",
     "slapolicy.create", "slapolicy.update",
@@ -122,6 +123,32 @@ def update_department(session: Session, department: Department,
     _apply_department(session, department, data)
     session.flush()
     return department
+
+
+# --- macrosectors --------------------------------------------------------------------------
+
+def save_macrosector(session: Session, macrosector: Macrosector | None,
+                     name: str) -> Macrosector:
+    """Add a macrosector (``macrosector`` None) or rename one; flushes.
+
+    Requests and routing rules keep pointing at it, so a rename shows
+    everywhere at once.
+
+    :raise ValidationFailed: empty or too long name, or a name already taken.
+    """
+    name = " ".join((name or "").split())
+    macrosector = macrosector or Macrosector()
+    if not name or len(name) > NAME_MAX:
+        message = _("Escribe un nombre de hasta %(n)d caracteres.", n=NAME_MAX)
+        raise ValidationFailed(message, {"name": [message]})
+    if _clash(session, Macrosector, sa.func.lower(Macrosector.name), name.lower(),
+              macrosector.id):  # «lo hermida» is «Lo Hermida»
+        message = _("Ya existe un macrosector con ese nombre.")
+        raise ValidationFailed(message, {"name": [message]})
+    macrosector.name = name
+    session.add(macrosector)
+    session.flush()
+    return macrosector
 
 
 # --- categories ----------------------------------------------------------------------------
