@@ -736,8 +736,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-logs", type=Path, help="keep gunicorn/scheduler logs here")
     args = parser.parse_args(argv)
     faults = [f.strip() for f in args.fault.split(",") if f.strip()]
-    report = run(args.database, faults=faults, duration=args.duration,
-                 concurrency=args.concurrency, workers=args.workers, workdir=args.keep_logs)
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        report = run(args.database, faults=faults, duration=args.duration,
+                     concurrency=args.concurrency, workers=args.workers,
+                     workdir=args.keep_logs)
+    except OperationalError as error:
+        print(f"cannot use the database {args.database}: {error.orig or error} "
+              "(a PostgreSQL database must exist: createdb -h 127.0.0.1 -U postgres NAME)",
+              file=sys.stderr)
+        return 2
     print(report.text())
     return 0 if report.ok else 1
 
