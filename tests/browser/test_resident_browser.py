@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.catalog.models import Macrosector
 from app.extensions import db
 from tests.factories import make_category, make_department, make_ticket
 
@@ -15,11 +16,13 @@ DESCRIPTION = "La luminaria del pasaje Los Aromos está apagada desde el lunes."
 
 
 def seed_categories(app) -> str:
-    """Two public categories; returns the option label of the first one."""
+    """Two public categories and a macrosector (so the form asks for the
+    sector); returns the option label of the first category."""
     with app.app_context():
         department = make_department(db.session, name="Alumbrado Público")
         make_category(db.session, department, name="Luminaria apagada")
         make_category(db.session, name="Microbasural")
+        db.session.add(Macrosector(name="Lo Hermida"))
         db.session.commit()
         db.session.remove()
     return "Luminaria apagada (Alumbrado Público)"
